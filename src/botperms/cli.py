@@ -1,0 +1,132 @@
+"""``botperms``: serve the bot, run the offline demo, make keys, migrate the database."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from botperms.config import Settings, describe_error
+
+app = typer.Typer(
+    help="botperms: Facebook permissions for Messenger bots.\n\n"
+    "Settings come from BOTPERMS_* environment variables or a .env file "
+    "(see docs/configuration.md).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or one readable line per problem and exit code 2."""
+    try:
+        return Settings()  # filled from the environment
+    except ValidationError as exc:
+        console.print("[bold red]botperms cannot start: the configuration is incomplete.[/]")
+        console.print(describe_error(exc), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def load_bot(target: str | None) -> object:
+    """``module:attribute`` → the Bot object (as uvicorn takes an app)."""
+    if not target:
+        from botperms.examples.likes_bot import bot
+
+        return bot
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, attribute or "bot")
+    except (ImportError, AttributeError) as exc:
+        console.print(f"[bold red]Cannot load bot {target!r}:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[MODULE:ATTRIBUTE]",
+            help="Your Bot, e.g. mybot:bot. Without it, the example likes bot runs.",
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Bind socket to this host.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Bind socket to this port.")] = 8000,
+    log_level: Annotated[
+        str | None, typer.Option(help="Log level (default from settings).")
+    ] = None,
+) -> None:
+    """Run the webhook, the login pages and the workers in one process."""
+    import uvicorn
+
+    from botperms.bot import Bot
+    from botperms.logs import configure
+    from botperms.web import create_app
+
+    settings = load_settings()
+    configure(log_level or settings.log_level)
+    bot = load_bot(target)
+    if not isinstance(bot, Bot):
+        console.print(f"[bold red]{target!r} is not a botperms Bot[/]")
+        raise typer.Exit(2)
+    uvicorn.run(
+        create_app(settings, bot),
+        host=host,
+        port=port,
+        log_level=(log_level or settings.log_level).lower(),
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port for the bot.")] = 8000,
+    fakebook_port: Annotated[int, typer.Option(help="Port for fakebook.")] = 8001,
+    data_dir: Annotated[str, typer.Option(help="Folder for the SQLite file and demo secrets.")] = (
+        "data/demo"
+    ),
+) -> None:
+    """Run the bot against fakebook on 127.0.0.1: no Facebook account, no network."""
+    from botperms.demo import prepare, run_demo
+
+    settings, config_path = prepare(port, fakebook_port, data_dir)
+    sys.exit(asyncio.run(run_demo(settings, config_path, fakebook_port)))
+
+
+@app.command()
+def keygen() -> None:
+    """Print a new Fernet key for BOTPERMS_TOKEN_KEYS (put it first to rotate)."""
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every database migration (serve does this on start too)."""
+    from botperms.store import Database
+
+    settings = load_settings()
+
+    async def run() -> None:
+        database = Database(settings.database_url)
+        try:
+            await database.migrate()
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+    console.print("[green]Database is up to date.[/]")
+
+
+def main() -> None:
+    app()

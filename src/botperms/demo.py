@@ -1,0 +1,161 @@
+"""``botperms demo``: fakebook and the example bot on 127.0.0.1, wired to each other.
+
+fakebook runs as a subprocess (``python -m fakebook``) because botperms never imports it: the
+two only meet over HTTP, as botperms and Facebook do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from cryptography.fernet import Fernet
+from rich.console import Console
+from rich.panel import Panel
+
+from botperms.config import DEMO_SECRET_PREFIX, Settings
+
+console = Console()
+
+DEMO_APP_ID = "1000000000000001"
+DEMO_PAGE_ID = "2000000000000002"
+
+
+def _demo_secrets(data_dir: Path) -> dict[str, str]:
+    """Secrets generated once per data folder, so stored tokens stay readable across runs."""
+    path = data_dir / "demo-secrets.json"
+    if path.exists():
+        loaded: dict[str, str] = json.loads(path.read_text())
+        return loaded
+    values = {
+        "app_secret": DEMO_SECRET_PREFIX + secrets.token_hex(16),
+        "verify_token": DEMO_SECRET_PREFIX + secrets.token_urlsafe(12),
+        "page_token": "EAAdemo" + secrets.token_urlsafe(32).replace("-", "").replace("_", ""),
+        "token_key": Fernet.generate_key().decode(),
+    }
+    path.write_text(json.dumps(values, indent=2))
+    path.chmod(0o600)
+    return values
+
+
+def demo_settings(port: int, fakebook_url: str, data_dir: Path, values: dict[str, str]) -> Settings:
+    return Settings(
+        app_id=DEMO_APP_ID,
+        app_secret=values["app_secret"],
+        verify_token=values["verify_token"],
+        page_id=DEMO_PAGE_ID,
+        page_token=values["page_token"],
+        public_url=f"http://127.0.0.1:{port}",
+        graph_url=fakebook_url,
+        www_url=fakebook_url,
+        m_me_url=f"{fakebook_url}/m.me",
+        extensions_sdk_url=f"{fakebook_url}/sdk/messenger.Extensions.js",
+        database_url=f"sqlite+aiosqlite:///{(data_dir / 'botperms.db').resolve()}",
+        token_keys=values["token_key"],
+        _env_file=None,  # the demo ignores a .env meant for production
+    )
+
+
+def fakebook_config(settings: Settings, fakebook_url: str) -> dict[str, object]:
+    return {
+        "app_id": settings.app_id,
+        "app_secret": settings.app_secret.get_secret_value(),
+        "app_name": "Likes Bot (demo)",
+        "page_id": settings.page_id,
+        "page_name": "Likes Bot",
+        "page_token": settings.page_token.get_secret_value(),
+        "webhook_url": settings.url("/webhook"),
+        "verify_token": settings.verify_token.get_secret_value(),
+        "valid_redirect_uris": [settings.url("/auth/callback")],
+        "public_url": fakebook_url,
+    }
+
+
+async def _wait_until_up(
+    url: str, process: asyncio.subprocess.Process, seconds: float = 15
+) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(int(seconds * 10)):
+            if process.returncode is not None:
+                raise RuntimeError(f"fakebook exited with code {process.returncode}")
+            with contextlib.suppress(httpx.TransportError):
+                await client.get(url, timeout=1)
+                return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"fakebook did not answer at {url} within {seconds:.0f}s")
+
+
+def prepare(port: int, fakebook_port: int, data_dir: str) -> tuple[Settings, Path]:
+    """Demo secrets, bot settings and fakebook's config file in ``data_dir``."""
+    folder = Path(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    fakebook_url = f"http://127.0.0.1:{fakebook_port}"
+    settings = demo_settings(port, fakebook_url, folder, _demo_secrets(folder))
+    config_path = folder / "fakebook.json"
+    config_path.write_text(json.dumps(fakebook_config(settings, fakebook_url), indent=2))
+    config_path.chmod(0o600)
+    return settings, config_path
+
+
+async def run_demo(settings: Settings, config_path: Path, fakebook_port: int) -> int:
+    import uvicorn
+
+    from botperms.logs import configure
+    from botperms.web import create_app
+
+    configure("WARNING")
+    fakebook_url = settings.graph_url
+    fakebook = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "fakebook", "serve", "--config", str(config_path),
+        "--host", "127.0.0.1", "--port", str(fakebook_port),
+    )  # fmt: skip
+    try:
+        with console.status("Starting fakebook…"):
+            await _wait_until_up(fakebook_url + "/", fakebook)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings), host="127.0.0.1", port=settings_port(settings),
+                log_level="warning",
+            )
+        )  # fmt: skip
+        serving = asyncio.create_task(server.serve())
+        # uvicorn offers no start-up event to await, only this flag.
+        while not server.started and not serving.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        if serving.done():
+            console.print(f"[bold red]The bot could not start at {settings.public_url}.[/]")
+            return 1
+        async with httpx.AsyncClient() as client:
+            verified = await client.post(f"{fakebook_url}/_fakebook/webhook/verify", timeout=10)
+        ok = verified.status_code == 200 and verified.json().get("ok", False)
+        console.print(
+            Panel.fit(
+                f"[bold]Open the Messenger simulator:[/] [link]{fakebook_url}/chat[/link]\n\n"
+                "Say hi, tap [bold]Log in with Facebook[/], allow [bold]user_likes[/], and the bot "
+                "lists the pages you like.\n"
+                f"Bot: {settings.public_url}   fakebook: {fakebook_url}   "
+                f"webhook verified: {'yes' if ok else 'NO'}\n"
+                f"Data: {config_path.parent.resolve()}\n\nPress Ctrl-C to stop.",
+                title="botperms demo",
+            )
+        )
+        await serving
+        return 0
+    finally:
+        if fakebook.returncode is None:
+            fakebook.terminate()
+            try:
+                await asyncio.wait_for(fakebook.wait(), timeout=5)
+            except TimeoutError:
+                fakebook.kill()
+        console.print("Demo stopped.")
+
+
+def settings_port(settings: Settings) -> int:
+    return urlsplit(settings.public_url).port or 80

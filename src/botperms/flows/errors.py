@@ -1,0 +1,64 @@
+"""Named failures of the permission flows, each with a reason a page and a message can explain."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FailureReason(StrEnum):
+    TICKET_INVALID = "ticket_invalid"
+    TICKET_EXPIRED = "ticket_expired"
+    TICKET_USED = "ticket_used"
+    STATE_MISSING = "state_missing"
+    STATE_INVALID = "state_invalid"
+    STATE_EXPIRED = "state_expired"
+    STATE_USED = "state_used"
+    BROWSER_MISMATCH = "browser_mismatch"
+    ACCESS_DENIED = "access_denied"
+    CODE_MISSING = "code_missing"
+    GRAPH_ERROR = "graph_error"
+    TOKEN_INVALID = "token_invalid"
+    WRONG_APP = "wrong_app"
+    STORAGE_ERROR = "storage_error"
+
+
+# HTTP status of the page a person sees for each failure (Bolt's habit: the status says which
+# side is at fault, the page says what to do next).
+HTTP_STATUS: dict[FailureReason, int] = {
+    FailureReason.TICKET_INVALID: 400,
+    FailureReason.TICKET_EXPIRED: 410,
+    FailureReason.TICKET_USED: 409,
+    FailureReason.STATE_MISSING: 400,
+    FailureReason.STATE_INVALID: 401,
+    FailureReason.STATE_EXPIRED: 410,
+    FailureReason.STATE_USED: 409,
+    FailureReason.BROWSER_MISMATCH: 400,
+    FailureReason.ACCESS_DENIED: 200,
+    FailureReason.CODE_MISSING: 400,
+    FailureReason.GRAPH_ERROR: 502,
+    FailureReason.TOKEN_INVALID: 502,
+    FailureReason.WRONG_APP: 400,
+    FailureReason.STORAGE_ERROR: 503,
+}
+
+
+class FlowError(Exception):
+    """A flow stopped for ``reason``; ``page_id``/``psid`` are set when we know whose it was."""
+
+    def __init__(
+        self,
+        reason: FailureReason,
+        detail: str = "",
+        *,
+        page_id: str | None = None,
+        psid: str | None = None,
+    ) -> None:
+        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+        self.reason = reason
+        self.detail = detail
+        self.page_id = page_id
+        self.psid = psid
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS[self.reason]

@@ -1,0 +1,308 @@
+"""The login-link flow: ticket → Facebook Login dialog → code exchange → stored grant.
+
+Two entry points, ``begin`` and ``callback`` (Bolt's OAuthFlow shape). Both return plain results
+or raise ``FlowError``; turning them into HTTP responses is the web layer's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import structlog
+
+from botperms.config import Settings
+from botperms.flows.client_kind import ClientKind, classify, messenger_url
+from botperms.flows.errors import FailureReason, FlowError
+from botperms.flows.tickets import Ticket, TicketSigner, utcnow
+from botperms.graph import (
+    GraphClient,
+    GraphError,
+    InvalidTokenError,
+    debug_token,
+    dialog_url,
+    exchange_code,
+    exchange_long_lived,
+    get_permissions,
+    new_pkce_pair,
+)
+from botperms.store import (
+    AttemptAlreadyConsumed,
+    GrantRecord,
+    LoginAttemptRecord,
+    Store,
+    StoreError,
+    TicketAlreadyUsed,
+)
+
+log = structlog.get_logger(__name__)
+
+CALLBACK_PATH = "/auth/callback"
+START_PATH = "/auth/start"
+
+
+class LoginListener(Protocol):
+    """Who hears about finished logins (the bot). Failures here never break the browser page."""
+
+    async def login_succeeded(
+        self, grant: GrantRecord, requested: tuple[str, ...]
+    ) -> None: ...
+
+    async def login_failed(self, page_id: str, psid: str, reason: FailureReason) -> None: ...
+
+
+@dataclass(frozen=True)
+class LoginStart:
+    dialog_url: str
+    browser_nonce: str  # goes into an HttpOnly cookie; its hash binds the state to this browser
+
+
+@dataclass(frozen=True)
+class LoginDone:
+    grant: GrantRecord
+    requested: tuple[str, ...]
+    client: ClientKind
+    messenger_url: str
+
+    @property
+    def declined(self) -> tuple[str, ...]:
+        return tuple(s for s in self.requested if s not in self.grant.scopes_granted)
+
+
+def state_hash(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def browser_hash(nonce: str) -> str:
+    return hashlib.sha256(b"browser:" + nonce.encode()).hexdigest()
+
+
+class LoginService:
+    def __init__(
+        self,
+        settings: Settings,
+        graph: GraphClient,
+        store: Store,
+        tickets: TicketSigner,
+        listener: LoginListener | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.graph = graph
+        self.store = store
+        self.tickets = tickets
+        self.listener = listener
+        self.clock = clock
+
+    # -- the button -----------------------------------------------------------------------
+    def login_url(
+        self,
+        page_id: str,
+        psid: str,
+        scopes: tuple[str, ...] | None = None,
+        *,
+        auth_type: str | None = None,
+        display_name: str | None = None,
+    ) -> str:
+        """The URL a "Log in" web_url button opens for this person."""
+        ticket = self.tickets.issue(
+            page_id,
+            psid,
+            scopes or tuple(self.settings.scopes),
+            flow=self.settings.login_flow,
+            auth_type=auth_type,
+            display_name=display_name,
+        )
+        return f"{self.settings.url(START_PATH)}?ticket={ticket}"
+
+    # -- start ----------------------------------------------------------------------------
+    def read_ticket(self, raw: str | None) -> Ticket:
+        if not raw:
+            raise FlowError(FailureReason.TICKET_INVALID, "no ticket in the link")
+        return self.tickets.verify(raw)
+
+    @staticmethod
+    def new_browser_nonce() -> str:
+        return secrets.token_urlsafe(24)
+
+    async def preview(self, raw_ticket: str | None) -> Ticket:
+        """Checks a ticket without using it up (the confirmation page shows whose it is)."""
+        try:
+            return self.read_ticket(raw_ticket)
+        except FlowError as exc:
+            await self._tell_person(exc)
+            raise
+
+    async def begin(
+        self, raw_ticket: str | None, *, browser_nonce: str | None, user_agent: str | None
+    ) -> LoginStart:
+        try:
+            return await self._begin(raw_ticket, browser_nonce, user_agent)
+        except FlowError as exc:
+            await self._tell_person(exc)
+            raise
+
+    async def _tell_person(self, exc: FlowError) -> None:
+        # An expired or used link of a known person: the bot can send a fresh one.
+        if self.listener is not None and exc.page_id and exc.psid:
+            await self._notify(self.listener.login_failed(exc.page_id, exc.psid, exc.reason))
+
+    async def _begin(
+        self, raw_ticket: str | None, browser_nonce: str | None, user_agent: str | None
+    ) -> LoginStart:
+        ticket = self.read_ticket(raw_ticket)
+        nonce = browser_nonce or self.new_browser_nonce()
+        state = secrets.token_urlsafe(32)
+        verifier, challenge = new_pkce_pair()
+        now = self.clock()
+        try:
+            await self.store.create_attempt(
+                state_hash=state_hash(state),
+                ticket_id=ticket.ticket_id,
+                page_id=ticket.page_id,
+                psid=ticket.psid,
+                scopes=list(ticket.scopes),
+                flow=ticket.flow.value,
+                auth_type=ticket.auth_type,
+                linking_redirect_uri=None,
+                code_verifier=verifier,
+                browser_hash=browser_hash(nonce),
+                client_kind=classify(user_agent).value,
+                expires_at=now + timedelta(seconds=self.settings.state_ttl_seconds),
+            )
+        except TicketAlreadyUsed:
+            raise FlowError(
+                FailureReason.TICKET_USED, page_id=ticket.page_id, psid=ticket.psid
+            ) from None
+        except StoreError as exc:
+            raise FlowError(FailureReason.STORAGE_ERROR, str(exc)) from None
+        url = dialog_url(
+            www_url=self.settings.www_url,
+            graph_version=self.settings.graph_version,
+            app_id=self.settings.app_id,
+            redirect_uri=self.settings.url(CALLBACK_PATH),
+            state=state,
+            scopes=ticket.scopes,
+            code_challenge=challenge,
+            auth_type=ticket.auth_type,
+        )
+        log.info("login.started", page_id=ticket.page_id, psid=ticket.psid, scopes=ticket.scopes)
+        return LoginStart(dialog_url=url, browser_nonce=nonce)
+
+    # -- callback -------------------------------------------------------------------------
+    async def callback(
+        self, params: Mapping[str, str], *, browser_nonce: str | None, user_agent: str | None
+    ) -> LoginDone:
+        attempt = await self._consume_state(params.get("state"), browser_nonce)
+        try:
+            done = await self._complete(attempt, params, user_agent)
+        except FlowError as exc:
+            exc.page_id, exc.psid = attempt.page_id, attempt.psid
+            await self._record_failure(attempt, exc.reason)
+            raise
+        await self._finish(attempt.state_hash, "granted")
+        if self.listener is not None:
+            await self._notify(self.listener.login_succeeded(done.grant, done.requested))
+        return done
+
+    async def _consume_state(self, state: str | None, nonce: str | None) -> LoginAttemptRecord:
+        if not state:
+            raise FlowError(FailureReason.STATE_MISSING, "the callback carried no state")
+        try:
+            attempt = await self.store.consume_attempt(state_hash(state), self.clock())
+        except AttemptAlreadyConsumed:
+            raise FlowError(FailureReason.STATE_USED) from None
+        except StoreError as exc:
+            raise FlowError(FailureReason.STORAGE_ERROR, str(exc)) from None
+        if attempt is None:
+            raise FlowError(FailureReason.STATE_INVALID, "unknown state")
+        failure: FailureReason | None = None
+        if attempt.expires_at <= self.clock():
+            failure = FailureReason.STATE_EXPIRED
+        elif not nonce or not secrets.compare_digest(browser_hash(nonce), attempt.browser_hash):
+            # The cookie set at /auth/start is missing or different: the callback did not come
+            # back to the browser that started this login (a forwarded or injected callback).
+            failure = FailureReason.BROWSER_MISMATCH
+        if failure is not None:
+            await self._record_failure(attempt, failure)
+            raise FlowError(failure, page_id=attempt.page_id, psid=attempt.psid)
+        return attempt
+
+    async def _complete(
+        self, attempt: LoginAttemptRecord, params: Mapping[str, str], user_agent: str | None
+    ) -> LoginDone:
+        if params.get("error"):
+            raise FlowError(FailureReason.ACCESS_DENIED, params.get("error_reason", ""))
+        code = params.get("code")
+        if not code:
+            raise FlowError(FailureReason.CODE_MISSING)
+        try:
+            short = await exchange_code(
+                self.graph,
+                code=code,
+                redirect_uri=self.settings.url(CALLBACK_PATH),
+                code_verifier=attempt.code_verifier,
+            )
+            token = (await exchange_long_lived(self.graph, short.access_token)).access_token
+            info = await debug_token(self.graph, token)
+            if not info.is_valid or info.type != "USER" or not info.user_id:
+                raise FlowError(FailureReason.TOKEN_INVALID, "Facebook says the token is not valid")
+            if info.app_id != self.settings.app_id:
+                raise FlowError(FailureReason.WRONG_APP, "the token belongs to another app")
+            permissions = await get_permissions(self.graph, token)
+        except InvalidTokenError as exc:
+            raise FlowError(FailureReason.TOKEN_INVALID, str(exc)) from None
+        except GraphError as exc:
+            raise FlowError(FailureReason.GRAPH_ERROR, str(exc)) from None
+        try:
+            await self.store.upsert_user(attempt.page_id, attempt.psid, asid=info.user_id)
+            grant = await self.store.save_grant(
+                page_id=attempt.page_id,
+                psid=attempt.psid,
+                asid=info.user_id,
+                access_token=token,
+                scopes_granted=list(permissions.granted),
+                scopes_declined=list(permissions.declined),
+                expires_at=info.expires_at,
+                data_access_expires_at=info.data_access_expires_at,
+                flow=attempt.flow,
+            )
+        except StoreError as exc:
+            raise FlowError(FailureReason.STORAGE_ERROR, str(exc)) from None
+        log.info(
+            "login.granted",
+            page_id=attempt.page_id,
+            psid=attempt.psid,
+            granted=permissions.granted,
+            declined=permissions.declined,
+        )
+        return LoginDone(
+            grant=grant,
+            requested=tuple(attempt.scopes),
+            client=classify(user_agent),
+            messenger_url=messenger_url(self.settings.m_me_url, attempt.page_id),
+        )
+
+    async def _record_failure(self, attempt: LoginAttemptRecord, reason: FailureReason) -> None:
+        log.info("login.failed", page_id=attempt.page_id, psid=attempt.psid, reason=reason.value)
+        await self._finish(attempt.state_hash, f"failed:{reason.value}")
+        if self.listener is not None:
+            await self._notify(self.listener.login_failed(attempt.page_id, attempt.psid, reason))
+
+    async def _finish(self, hashed_state: str, outcome: str) -> None:
+        try:
+            await self.store.finish_attempt(hashed_state, outcome)
+        except StoreError:
+            # The outcome column is bookkeeping; the grant (or its absence) is already settled.
+            log.warning("login.outcome_not_recorded", outcome=outcome)
+
+    @staticmethod
+    async def _notify(call: Awaitable[None]) -> None:
+        try:
+            await call
+        except Exception:
+            log.exception("login.listener_failed")

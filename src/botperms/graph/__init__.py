@@ -1,0 +1,63 @@
+"""Async Graph API client: transport, typed errors, Send API, Login/OAuth, profiles, likes."""
+
+from botperms.graph.client import BoundGraph, GraphClient
+from botperms.graph.errors import (
+    GraphError,
+    GraphPermissionError,
+    InvalidParameterError,
+    InvalidTokenError,
+    LinkingTokenError,
+    OutsideWindowError,
+    RateLimitedError,
+    TransientError,
+    UserUnavailableError,
+    error_from_response,
+    redact,
+)
+from botperms.graph.oauth import (
+    AccessToken,
+    Permissions,
+    TokenInfo,
+    debug_token,
+    dialog_url,
+    exchange_code,
+    exchange_long_lived,
+    get_permissions,
+    new_pkce_pair,
+    revoke_permissions,
+)
+from botperms.graph.send import SendResult, send_action, send_message
+from botperms.graph.users import LikedPage, Profile, get_likes, get_profile
+
+__all__ = [
+    "AccessToken",
+    "BoundGraph",
+    "GraphClient",
+    "GraphError",
+    "GraphPermissionError",
+    "InvalidParameterError",
+    "InvalidTokenError",
+    "LikedPage",
+    "LinkingTokenError",
+    "OutsideWindowError",
+    "Permissions",
+    "Profile",
+    "RateLimitedError",
+    "SendResult",
+    "TokenInfo",
+    "TransientError",
+    "UserUnavailableError",
+    "debug_token",
+    "dialog_url",
+    "error_from_response",
+    "exchange_code",
+    "exchange_long_lived",
+    "get_likes",
+    "get_permissions",
+    "get_profile",
+    "new_pkce_pair",
+    "redact",
+    "revoke_permissions",
+    "send_action",
+    "send_message",
+]

@@ -1,0 +1,120 @@
+"""The async engine, its sessions, SQLite connection set-up and programmatic migrations."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from botperms.store.errors import StorageUnavailable, storage_errors
+
+# Where Alembic finds env.py and versions/, as a package resource so it works from a wheel too.
+MIGRATIONS = "botperms.store:migrations"
+# How long a SQLite writer waits for another one before "database is locked" (milliseconds).
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling is switched off so that `_sqlite_begin` decides how a
+    # transaction starts (the SQLAlchemy-documented recipe for pysqlite/aiosqlite).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock up front. A deferred transaction that reads and then writes
+    # cannot wait for the lock when another writer got in between (SQLITE_BUSY at once, no busy
+    # timeout), which would make read-then-write operations such as inbox_claim fail under load.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _run_alembic(connection: Connection, action: str, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    # env.py picks the live connection up from here instead of building its own engine.
+    config.attributes["connection"] = connection
+    if action == "upgrade":
+        command.upgrade(config, revision)
+    else:
+        command.downgrade(config, revision)
+
+
+class Database:
+    """One async engine and its session factory, for SQLite (aiosqlite) or PostgreSQL (asyncpg).
+
+    `url` is a SQLAlchemy URL: ``sqlite+aiosqlite:///path/to/botperms.db`` or
+    ``postgresql+asyncpg://user@host/db``.
+    """
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+            try:
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StorageUnavailable(
+                    f"cannot create the directory for the SQLite database ({error.strerror})"
+                ) from error
+        # hide_parameters: a failing statement's bound values (ciphertexts, ids) stay out of
+        # error messages and therefore out of logs.
+        self.engine: AsyncEngine = create_async_engine(
+            parsed, hide_parameters=True, pool_pre_ping=not self.is_sqlite
+        )
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+        self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine, expire_on_commit=False
+        )
+
+    @property
+    def dialect(self) -> str:
+        """The backend's name ("sqlite" or "postgresql"); the few differing queries ask it."""
+        return self.engine.dialect.name
+
+    async def migrate(self, revision: str = "head") -> None:
+        """Bring the schema up to `revision` (Alembic upgrade; idempotent)."""
+        with storage_errors():
+            async with self.engine.begin() as connection:
+                await connection.run_sync(_run_alembic, "upgrade", revision)
+
+    async def downgrade(self, revision: str = "base") -> None:
+        """Take the schema back down to `revision` ("base" drops every table)."""
+        with storage_errors():
+            async with self.engine.begin() as connection:
+                await connection.run_sync(_run_alembic, "downgrade", revision)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        Driver errors meaning "no database" come out as `StorageUnavailable`.
+        """
+        with storage_errors():
+            async with self.sessions.begin() as session:
+                yield session
+
+    def __repr__(self) -> str:
+        return f"Database({self.engine.url.render_as_string(hide_password=True)!r})"

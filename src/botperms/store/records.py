@@ -1,0 +1,110 @@
+"""Plain, frozen records the store hands out (never ORM objects, so nothing lazy-loads later)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+GRANT_STATUSES = ("active", "revoked", "expired", "replaced")
+INBOX_STATUSES = ("pending", "processing", "done", "failed")
+OUTBOX_STATUSES = ("pending", "sent", "dead")
+
+
+@dataclass(frozen=True)
+class GrantRecord:
+    """A person's user access token and what it allows. `access_token` is decrypted."""
+
+    id: int
+    page_id: str
+    psid: str
+    asid: str | None
+    # repr=False: a record printed in a log line or a traceback must not carry the token.
+    access_token: str = field(repr=False)
+    scopes_granted: tuple[str, ...]
+    scopes_declined: tuple[str, ...]
+    expires_at: datetime | None
+    data_access_expires_at: datetime | None
+    status: str
+    flow: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    revoke_reason: str | None = None
+
+    def has_scopes(self, *scopes: str) -> bool:
+        """True when every one of `scopes` was granted."""
+        return set(scopes) <= set(self.scopes_granted)
+
+    def is_expired_at(self, now: datetime) -> bool:
+        """Whether the token itself has lapsed at `now` (data access expiry is separate)."""
+        if self.status == "expired":
+            return True
+        return self.expires_at is not None and self.expires_at <= now
+
+    @property
+    def is_expired(self) -> bool:
+        return self.is_expired_at(datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class LoginAttemptRecord:
+    """One OAuth round trip in progress. `code_verifier` is decrypted, None once consumed."""
+
+    state_hash: str
+    ticket_id: str
+    page_id: str
+    psid: str
+    scopes: tuple[str, ...]
+    flow: str
+    auth_type: str | None
+    linking_redirect_uri: str | None
+    code_verifier: str | None = field(repr=False)
+    browser_hash: str
+    client_kind: str
+    created_at: datetime
+    expires_at: datetime
+    consumed_at: datetime | None
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class NewInboxItem:
+    """A webhook event to store; `event_key` is `MessagingEvent.key()`."""
+
+    event_key: str
+    page_id: str
+    psid: str | None
+    kind: str
+    payload: dict[str, Any]
+    event_time: int
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """A claimed webhook event. `attempts` counts claims, this one included."""
+
+    id: int
+    event_key: str
+    page_id: str
+    psid: str | None
+    kind: str
+    payload: dict[str, Any]
+    event_time: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A message (or sender action) waiting to go out. `attempts` counts finished tries."""
+
+    id: int
+    page_id: str
+    psid: str
+    payload: dict[str, Any]
+    messaging_type: str
+    tag: str | None
+    attempts: int
+    status: str = "pending"
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    message_id: str | None = None

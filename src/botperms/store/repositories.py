@@ -1,0 +1,62 @@
+"""`Store`: the one object the rest of botperms uses to read and write its data.
+
+It is assembled from one part per concern (grants, attempts, inbox, outbox), each in its own
+module; the records it returns are re-exported here, where the interface names them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from botperms.store.attempts import AttemptRepository
+from botperms.store.grants import GrantRepository
+from botperms.store.inbox import InboxRepository
+from botperms.store.models import Grant, LoginAttempt
+from botperms.store.outbox import OutboxRepository
+from botperms.store.records import (
+    GrantRecord,
+    InboxItem,
+    LoginAttemptRecord,
+    NewInboxItem,
+    OutboxItem,
+)
+
+__all__ = [
+    "GrantRecord",
+    "InboxItem",
+    "LoginAttemptRecord",
+    "NewInboxItem",
+    "OutboxItem",
+    "Store",
+]
+
+
+class Store(GrantRepository, AttemptRepository, InboxRepository, OutboxRepository):
+    """Users, grants, login attempts, inbox and outbox over one `Database`.
+
+    Every method runs in a transaction of its own, or in the caller's when given `session=`
+    (from `Database.session()`), so several calls can commit or fail together. Tokens and PKCE
+    verifiers are encrypted with the `TokenCipher` before they reach the database.
+    """
+
+    async def reencrypt_tokens(self, *, session: AsyncSession | None = None) -> int:
+        """Re-encrypt every stored token and verifier under the cipher's first key.
+
+        Run after putting a new key first; afterwards older keys can be removed. Returns how
+        many values were rewritten.
+        """
+        rewritten = 0
+        async with self._tx(session) as tx:
+            for grant in await tx.scalars(select(Grant)):
+                grant.token_ciphertext = self._cipher.rotate(grant.token_ciphertext)
+                rewritten += 1
+            attempts = await tx.scalars(
+                select(LoginAttempt).where(LoginAttempt.verifier_ciphertext.is_not(None))
+            )
+            for attempt in attempts:
+                assert attempt.verifier_ciphertext is not None
+                attempt.verifier_ciphertext = self._cipher.rotate(attempt.verifier_ciphertext)
+                rewritten += 1
+            await tx.flush()
+        return rewritten

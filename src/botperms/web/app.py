@@ -1,0 +1,59 @@
+"""The Starlette application: routes, static files, and the lifespan that runs the services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from botperms.bot import Bot
+from botperms.config import Settings
+from botperms.web import auth, webhook
+from botperms.web.pages import HERE
+from botperms.web.services import Services
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(
+    settings: Settings,
+    bot: Bot | None = None,
+    *,
+    http: httpx.AsyncClient | None = None,
+    run_workers: bool = True,
+) -> Starlette:
+    """Builds the web app for ``bot`` (the example bot when omitted)."""
+    if bot is None:
+        from botperms.examples.likes_bot import bot as example_bot
+
+        bot = example_bot
+    services = Services.build(settings, bot, http=http, run_workers=run_workers)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.stop()
+
+    routes = [
+        Route("/webhook", webhook.verify, methods=["GET"]),
+        Route("/webhook", webhook.receive, methods=["POST"]),
+        Route("/auth/start", auth.start_confirm, methods=["GET"]),
+        Route("/auth/start", auth.start_submit, methods=["POST"]),
+        Route("/auth/callback", auth.callback, methods=["GET"]),
+        Route("/healthz", health, methods=["GET"]),
+        Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.services = services
+    return app

@@ -1,0 +1,103 @@
+"""``/webhook``: Facebook's verification handshake and signed event deliveries.
+
+A POST is acknowledged only after its events are durably in the inbox, and handling happens
+after the acknowledgement (the inbox worker is woken, not awaited).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import structlog
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import PlainTextResponse, Response
+
+from botperms.messenger import InvalidPayload, parse_payload, verify_signature
+from botperms.store import NewInboxItem, StoreError
+from botperms.web.services import Services
+
+log = structlog.get_logger(__name__)
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def verify(request: Request) -> Response:
+    settings = _services(request).settings
+    params = request.query_params
+    token = params.get("hub.verify_token", "")
+    expected = settings.verify_token.get_secret_value()
+    if params.get("hub.mode") == "subscribe" and secrets.compare_digest(
+        token.encode(), expected.encode()
+    ):
+        log.info("webhook.verified")
+        return PlainTextResponse(params.get("hub.challenge", ""))
+    log.warning("webhook.verify_refused", mode=params.get("hub.mode"))
+    return PlainTextResponse("verification failed", status_code=403)
+
+
+async def _read_capped(request: Request, limit: int) -> bytes | None:
+    """The raw body, or None once it passes ``limit`` bytes (read no further)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def receive(request: Request) -> Response:
+    services = _services(request)
+    settings = services.settings
+    try:
+        body = await _read_capped(request, settings.webhook_max_body_bytes)
+    except ClientDisconnect:
+        return PlainTextResponse("client went away", status_code=400)
+    if body is None:
+        return PlainTextResponse("body too large", status_code=413)
+    # The signature is over the exact bytes sent: check it before parsing anything.
+    header = request.headers.get("x-hub-signature-256")
+    if not verify_signature(settings.app_secret.get_secret_value(), body, header):
+        log.warning("webhook.bad_signature", present=header is not None, size=len(body))
+        return PlainTextResponse("invalid signature", status_code=403)
+    try:
+        payload = parse_payload(json.loads(body))
+    except (ValueError, UnicodeDecodeError) as exc:
+        # json.JSONDecodeError and InvalidPayload are both ValueErrors.
+        message = str(exc) if isinstance(exc, InvalidPayload) else "body is not valid JSON"
+        log.warning("webhook.bad_payload", error=message)
+        return PlainTextResponse(f"bad payload: {message}", status_code=400)
+    items = []
+    for entry in payload.entry:
+        for event in entry.messaging:
+            if event.kind == "unknown":
+                log.info(
+                    "webhook.unknown_event", page_id=entry.id, keys=sorted(event.model_extra or {})
+                )
+            items.append(
+                NewInboxItem(
+                    event_key=event.key(),
+                    page_id=event.page_id or entry.id,
+                    psid=event.psid,
+                    kind=event.kind,
+                    payload=event.model_dump(mode="json", exclude_none=True, by_alias=True),
+                    event_time=event.timestamp,
+                )
+            )
+    try:
+        stored = await services.store.inbox_add(items)
+    except StoreError as exc:
+        # Not acknowledged: Facebook will redeliver, and nothing was half-stored.
+        log.error("webhook.store_failed", error=str(exc))
+        return PlainTextResponse("temporarily unavailable", status_code=503)
+    services.wake_inbox()
+    log.info("webhook.accepted", events=len(items), new=stored)
+    return PlainTextResponse("EVENT_RECEIVED")

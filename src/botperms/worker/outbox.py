@@ -1,0 +1,84 @@
+"""Sends queued messages through the Send API: in order per conversation, with retries for
+transient Graph errors, waits for rate limits, and a dead letter (with the reason) for what
+cannot succeed."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from botperms.graph import GraphClient, GraphError, RateLimitedError, send_action, send_message
+from botperms.store import OutboxItem, Store
+from botperms.worker.backoff import delay
+from botperms.worker.loop import WakeableLoop
+
+log = structlog.get_logger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        store: Store,
+        graph: GraphClient,
+        page_token: str,
+        *,
+        batch: int = 50,
+        concurrency: int = 8,
+        idle: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.graph = graph
+        self.page_token = page_token
+        self.batch = batch
+        self._limit = asyncio.Semaphore(concurrency)
+        self.loop = WakeableLoop("outbox", self.run_once, idle)
+
+    async def run_once(self) -> bool:
+        items = await self.store.outbox_due(datetime.now(UTC), self.batch)
+        if not items:
+            return False
+        await asyncio.gather(*(self._send(item) for item in items))
+        return True
+
+    async def _send(self, item: OutboxItem) -> None:
+        async with self._limit:
+            try:
+                message_id = await self._deliver(item)
+            except GraphError as exc:
+                await self._failed(item, exc)
+                return
+            await self.store.outbox_sent(item.id, message_id)
+
+    async def _deliver(self, item: OutboxItem) -> str | None:
+        action = item.payload.get("sender_action")
+        if isinstance(action, str):
+            await send_action(self.graph, self.page_token, item.psid, action)  # type: ignore[arg-type]
+            return None
+        result = await send_message(
+            self.graph,
+            self.page_token,
+            item.psid,
+            item.payload,
+            messaging_type=item.messaging_type,
+            tag=item.tag,
+        )
+        return result.message_id
+
+    async def _failed(self, item: OutboxItem, exc: GraphError) -> None:
+        attempts = item.attempts + 1
+        reason = str(exc)[:500]
+        if not exc.retryable or attempts >= MAX_ATTEMPTS:
+            log.warning(
+                "outbox.dead", item_id=item.id, psid=item.psid, code=exc.code, reason=reason
+            )
+            await self.store.outbox_dead(item.id, reason)
+            return
+        wait = delay(attempts)
+        if isinstance(exc, RateLimitedError) and exc.retry_after:
+            wait = max(wait, exc.retry_after)
+        log.info("outbox.retry", item_id=item.id, code=exc.code, attempts=attempts, wait=wait)
+        await self.store.outbox_retry(item.id, reason, datetime.now(UTC) + timedelta(seconds=wait))

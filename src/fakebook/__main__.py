@@ -1,0 +1,3 @@
+from fakebook.cli import main
+
+main()

@@ -1,0 +1,104 @@
+"""fakebook's settings: one frozen model, loaded from defaults, a JSON file, then FAKEBOOK_* env.
+
+Everything the real platform leaves UNCONFIRMED (contract §11) is a setting here, so a test or a
+demo can pick the behaviour it wants to exercise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from fakebook.versions import parse_version
+
+ENV_PREFIX = "FAKEBOOK_"
+
+
+class FakebookConfig(BaseModel):
+    """The app, the page and the platform behaviours fakebook emulates."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    app_id: str = "100000000000001"
+    app_secret: str = "fakebook-demo-app-secret"
+    app_name: str = "Botperms Demo"
+    page_id: str = "200000000000001"
+    page_name: str = "Botperms Demo Page"
+    # m.me links accept the page id or this username.
+    page_username: str | None = "botpermsdemo"
+    page_token: str = "EAAFakebookDemoPageToken"
+    webhook_url: str | None = None
+    verify_token: str = "fakebook-verify-token"
+    valid_redirect_uris: list[str] = Field(default_factory=list)
+    # fakebook's own base URL for absolute links (paging `next`, profile_pic). None: taken
+    # from each request, which is right whenever nothing rewrites the Host header.
+    public_url: str | None = None
+    min_graph_version: str = "v21.0"
+    expired_version_policy: Literal["reject", "upgrade"] = "reject"
+    require_appsecret_proof: bool = True
+    code_ttl_seconds: int = Field(default=600, ge=1)
+    short_token_ttl: int = Field(default=7200, ge=1)
+    long_token_ttl: int = Field(default=5184000, ge=1)
+    data_access_ttl: int = Field(default=90 * 86400, ge=1)
+    # Contract §6.2: whether the code exchange yields a long-lived token is UNCONFIRMED.
+    code_exchange_long_lived: bool = False
+    # Contract §6.2: whether client_secret may be left out when PKCE is used is UNCONFIRMED.
+    pkce_secret_optional: bool = False
+    webhook_timeout: float = Field(default=20.0, gt=0)
+    webhook_retries: int = Field(default=5, ge=0, le=20)
+    # Retry n (0-based) waits backoff * 2**n seconds, capped at backoff_max.
+    webhook_backoff: float = Field(default=0.5, ge=0)
+    webhook_backoff_max: float = Field(default=30.0, ge=0)
+    send_sha1_signature: bool = True
+    messaging_window_seconds: int = Field(default=86400, ge=1)
+    human_agent_window_seconds: int = Field(default=7 * 86400, ge=1)
+
+    @field_validator("min_graph_version")
+    @classmethod
+    def _version_shape(cls, value: str) -> str:
+        if parse_version(value) is None:
+            raise ValueError("min_graph_version must look like v21.0")
+        return value
+
+    @field_validator("valid_redirect_uris")
+    @classmethod
+    def _absolute_uris(cls, value: list[str]) -> list[str]:
+        for uri in value:
+            if not uri.startswith(("http://", "https://")):
+                raise ValueError(f"valid_redirect_uris must be absolute http(s) URLs: {uri!r}")
+        return value
+
+    @property
+    def app_token(self) -> str:
+        return f"{self.app_id}|{self.app_secret}"
+
+
+def _env_value(name: str, raw: str) -> Any:
+    """Env values are strings; lists may be JSON or comma-separated."""
+    if name == "valid_redirect_uris":
+        raw = raw.strip()
+        if raw.startswith("["):
+            return json.loads(raw)
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    return raw
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> FakebookConfig:
+    """Defaults, overridden by the JSON file, overridden by FAKEBOOK_<FIELD> variables."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: expected a JSON object of settings")
+        values.update(loaded)
+    environ = os.environ if env is None else env
+    for name in FakebookConfig.model_fields:
+        key = ENV_PREFIX + name.upper()
+        if key in environ:
+            values[name] = _env_value(name, environ[key])
+    return FakebookConfig.model_validate(values)

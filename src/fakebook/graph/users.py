@@ -1,0 +1,226 @@
+"""Nodes and edges about people and the page: `/me`, `/{id}`, `/{id}/permissions`, `/{id}/likes`.
+
+`me` means whoever the token belongs to: the page for the page token, the person (by ASID) for
+a user token. With the app token a person is addressed by ASID. A PSID is readable only with
+the page token (the User Profile API, contract §5).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import urlencode
+
+from fakebook.errors import GraphError, invalid_param
+from fakebook.graph.base import Endpoint, GraphRequest
+from fakebook.people import LikedPage, Person
+
+USER_FIELDS = ("id", "name", "first_name", "last_name", "short_name", "email")
+PROFILE_FIELDS = ("id", "name", "first_name", "last_name", "profile_pic")
+PAGE_FIELDS = ("id", "name", "username")
+LIKE_FIELDS = ("id", "name", "created_time")
+LIKES_DEFAULT_LIMIT = 25
+LIKES_MAX_LIMIT = 100
+
+
+def unsupported(req: GraphRequest, node: str) -> GraphError:
+    return invalid_param(
+        f"Unsupported {req.method.lower()} request. Object with ID '{node}' does not exist,"
+        " cannot be loaded due to missing permissions, or does not support this operation.",
+        subcode=33,
+    )
+
+
+def _pick(values: dict[str, Any], fields: list[str], node_type: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in fields:
+        if name not in values:
+            raise invalid_param(
+                f"Tried accessing nonexisting field ({name}) on node type ({node_type})"
+            )
+        if values[name] is not None:
+            out[name] = values[name]
+    # Facebook always answers with the id, even when it was not asked for.
+    out.setdefault("id", values["id"])
+    return out
+
+
+def page_node(req: GraphRequest) -> dict[str, Any]:
+    config = req.config
+    values = {"id": config.page_id, "name": config.page_name, "username": config.page_username}
+    return _pick(values, req.fields(("name", "id")), "Page")
+
+
+def user_node(req: GraphRequest, person: Person) -> dict[str, Any]:
+    grants = req.state.grants.get(person.asid)
+    email_granted = grants is not None and "email" in grants.granted
+    values = {
+        "id": person.asid,
+        "name": person.name,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "short_name": person.first_name,
+        # Facebook leaves out a field the token has no permission for, without an error.
+        "email": person.email if email_granted else None,
+    }
+    return _pick(values, req.fields(("name", "id")), "User")
+
+
+def profile_node(req: GraphRequest, person: Person) -> dict[str, Any]:
+    values = {
+        "id": person.psid,
+        "name": person.name,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "profile_pic": f"{req.public_url()}/avatar/{person.psid}.svg",
+    }
+    return _pick(values, req.fields(("first_name", "last_name", "profile_pic")), "User")
+
+
+def subject(req: GraphRequest, node: str, edge: str) -> Person:
+    """The person an edge is asked about, given who calls (see the module docstring)."""
+    caller = req.require_token()
+    if caller.kind == "user":
+        assert caller.person is not None
+        if node in ("me", caller.person.asid):
+            return caller.person
+        raise unsupported(req, node)
+    if caller.kind == "app":
+        if node == "me":
+            req.require_user()
+        person = req.state.by_asid.get(node)
+        if person is None or person.asid not in req.state.grants:
+            raise unsupported(req, node)
+        return person
+    if node in ("me", req.config.page_id):
+        raise invalid_param(f"Tried accessing nonexisting field ({edge}) on node type (Page)")
+    raise unsupported(req, node)
+
+
+async def node(req: GraphRequest) -> dict[str, Any]:
+    node_id = req.match.get("node", "me")
+    caller = req.require_token()
+    config = req.config
+    if node_id == config.page_id or (node_id == "me" and caller.kind == "page"):
+        return page_node(req)
+    if caller.kind == "page" and node_id in req.state.by_psid:
+        return profile_node(req, req.state.by_psid[node_id])
+    return user_node(req, subject(req, node_id, "id"))
+
+
+async def permissions(req: GraphRequest) -> dict[str, Any]:
+    person = subject(req, req.match["node"], "permissions")
+    grants = req.state.grants_of(person.asid)
+    data = [{"permission": scope, "status": "granted"} for scope in grants.granted]
+    data += [{"permission": scope, "status": "declined"} for scope in grants.declined]
+    return {"data": data}
+
+
+async def revoke(req: GraphRequest) -> dict[str, Any]:
+    """Without a permission: remove the app (every token dies). With one: revoke just it."""
+    person = subject(req, req.match["node"], "permissions")
+    permission = req.match.get("permission")
+    if permission is None:
+        req.state.remove_app(person.asid)
+    elif permission == "public_profile":
+        # fakebook's choice: public_profile cannot go alone; removing the app is the way.
+        raise invalid_param(
+            "public_profile cannot be revoked on its own; DELETE /me/permissions removes the app."
+        )
+    else:
+        req.state.grants_of(person.asid).decline(permission)
+    return {"success": True}
+
+
+def _cursor(page: LikedPage) -> str:
+    return base64.urlsafe_b64encode(page.id.encode()).decode().rstrip("=")
+
+
+def _limit(req: GraphRequest) -> int:
+    raw = req.text("limit")
+    if raw is None:
+        return LIKES_DEFAULT_LIMIT
+    if not raw.isdigit() or int(raw) < 1:
+        raise invalid_param("Param limit must be a positive integer")
+    return min(int(raw), LIKES_MAX_LIMIT)
+
+
+def _position(likes: tuple[LikedPage, ...], cursor: str) -> int:
+    for index, page in enumerate(likes):
+        if _cursor(page) == cursor:
+            return index
+    raise invalid_param("Invalid cursor")
+
+
+def _link(req: GraphRequest, person: Person, limit: int, key: str, cursor: str) -> str:
+    query: dict[str, str] = {}
+    # Facebook puts the token and proof into paging links, so a client can follow them as is.
+    for name in ("access_token", "appsecret_proof", "appsecret_time", "fields"):
+        value = req.params.get(name)
+        if value:
+            query[name] = str(value)
+    if "access_token" not in query and req.caller is not None:
+        query["access_token"] = req.caller.token
+    query["limit"] = str(limit)
+    query[key] = cursor
+    return f"{req.public_url()}/{req.version}/{person.asid}/likes?{urlencode(query)}"
+
+
+async def likes(req: GraphRequest) -> dict[str, Any]:
+    caller = req.require_user()
+    person = subject(req, req.match["node"], "likes")
+    assert caller.person is not None
+    if "user_likes" not in req.state.grants_of(person.asid).granted:
+        raise GraphError(
+            "(#200) The user hasn't authorized the application to perform this action"
+            " (user_likes is not granted)",
+            code=200,
+        )
+    fields = req.fields(("name", "id", "created_time"))
+    for name in fields:
+        if name not in LIKE_FIELDS:
+            raise invalid_param(f"Tried accessing nonexisting field ({name}) on node type (Page)")
+    all_likes = person.likes
+    target = req.text("target_id")
+    if target is not None:
+        all_likes = tuple(page for page in all_likes if page.id == target)
+    limit = _limit(req)
+    after, before = req.text("after"), req.text("before")
+    if after is not None:
+        start = _position(all_likes, after) + 1
+    elif before is not None:
+        start = max(0, _position(all_likes, before) - limit)
+    else:
+        start = 0
+    end = min(start + limit, len(all_likes))
+    if before is not None:
+        end = min(end, _position(all_likes, before))
+    chunk = all_likes[start:end]
+    data = [
+        {
+            name: getattr(page, name)
+            for name in ("name", "id", "created_time")
+            if name in fields or name == "id"
+        }
+        for page in chunk
+    ]
+    body: dict[str, Any] = {"data": data}
+    if chunk:
+        paging: dict[str, Any] = {
+            "cursors": {"before": _cursor(chunk[0]), "after": _cursor(chunk[-1])}
+        }
+        if start > 0:
+            paging["previous"] = _link(req, person, limit, "before", _cursor(chunk[0]))
+        if end < len(all_likes):
+            paging["next"] = _link(req, person, limit, "after", _cursor(chunk[-1]))
+        body["paging"] = paging
+    body["summary"] = {"total_count": len(all_likes)} if req.text("summary") == "true" else {}
+    return body
+
+
+ENDPOINTS = (
+    Endpoint.of("GET", r"(?P<node>me|\d+)/permissions", permissions),
+    Endpoint.of("DELETE", r"(?P<node>me|\d+)/permissions(?:/(?P<permission>[A-Za-z_]+))?", revoke),
+    Endpoint.of("GET", r"(?P<node>me|\d+)/likes", likes),
+    Endpoint.of("GET", r"(?P<node>me|\d+)", node),
+)

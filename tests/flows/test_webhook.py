@@ -1,0 +1,167 @@
+"""``/webhook``: the handshake, signatures, bad bodies, dedupe, and acknowledging only once stored."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from botperms.messenger import sign_body
+from botperms.store import StorageUnavailable
+from botperms.web.services import Services
+from tests.flows.conftest import APP_SECRET, VERIFY_TOKEN
+
+
+def envelope(*events: dict[str, Any], page_id: str = "222") -> dict[str, Any]:
+    return {"object": "page", "entry": [{"id": page_id, "time": 1, "messaging": list(events)}]}
+
+
+def message(mid: str, text: str = "hi", psid: str = "42", ts: int = 1000) -> dict[str, Any]:
+    return {
+        "sender": {"id": psid},
+        "recipient": {"id": "222"},
+        "timestamp": ts,
+        "message": {"mid": mid, "text": text},
+    }
+
+
+async def post(client: httpx.AsyncClient, body: bytes, signature: str | None = "good") -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if signature == "good":
+        headers["X-Hub-Signature-256"] = sign_body(APP_SECRET, body)
+    elif signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    return await client.post("/webhook", content=body, headers=headers)
+
+
+def encode(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=True).encode()
+
+
+async def inbox_counts(app: Starlette) -> dict[str, int]:
+    services: Services = app.state.services
+    return await services.store.inbox_counts()
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "body"),
+    [
+        ({"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}, 200, "1158201444"),
+        ({"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"}, 403, None),
+        ({"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"}, 403, None),
+        ({}, 403, None),
+    ],
+)
+async def test_verification_handshake(
+    client: httpx.AsyncClient, params: dict[str, str], status: int, body: str | None
+) -> None:
+    response = await client.get("/webhook", params=params)
+    assert response.status_code == status
+    if body is not None:
+        assert response.text == body
+
+
+async def test_signed_event_is_stored_once_even_when_redelivered(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
+    body = encode(envelope(message("m_1")))
+    first = await post(client, body)
+    assert (first.status_code, first.text) == (200, "EVENT_RECEIVED")
+    again = await post(client, body)
+    assert again.status_code == 200
+    assert await inbox_counts(app) == {"pending": 1}
+
+
+async def test_batched_entries_are_all_stored(client: httpx.AsyncClient, app: Starlette) -> None:
+    payload = envelope(message("m_1"), message("m_2", psid="43"))
+    payload["entry"].append(envelope(message("m_3", psid="44"))["entry"][0])
+    assert (await post(client, encode(payload))).status_code == 200
+    assert await inbox_counts(app) == {"pending": 3}
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [None, "sha256=" + "0" * 64, "sha1=abc", "garbage", ""],
+)
+async def test_bad_or_missing_signature_is_403_and_stores_nothing(
+    client: httpx.AsyncClient, app: Starlette, signature: str | None
+) -> None:
+    response = await post(client, encode(envelope(message("m_1"))), signature=signature)
+    assert response.status_code == 403
+    assert await inbox_counts(app) == {}
+
+
+async def test_signature_over_other_bytes_is_refused(client: httpx.AsyncClient, app: Starlette) -> None:
+    # Same JSON, re-serialised: the signature is over the exact bytes, so it no longer matches.
+    payload = envelope(message("m_1", text="äöå"))
+    signed = sign_body(APP_SECRET, encode(payload))
+    other_bytes = json.dumps(payload, ensure_ascii=False).encode()
+    response = await post(client, other_bytes, signature=signed)
+    assert response.status_code == 403
+    assert await inbox_counts(app) == {}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json at all",
+        b"\xff\xfe\x00",
+        encode([1, 2, 3]),
+        encode({"object": "instagram", "entry": []}),
+        encode({"object": "page", "entry": "nope"}),
+        encode({"object": "page", "entry": [{"id": "222", "time": 1, "messaging": [{"x": 1}]}]}),
+        encode({"field": "messages", "value": {}}),
+    ],
+)
+async def test_malformed_bodies_are_400_and_store_nothing(
+    client: httpx.AsyncClient, app: Starlette, body: bytes
+) -> None:
+    response = await post(client, body)
+    assert response.status_code == 400
+    assert response.text.startswith("bad payload")
+    assert await inbox_counts(app) == {}
+
+
+async def test_unknown_event_kind_is_acknowledged_and_kept(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
+    event = {"sender": {"id": "42"}, "recipient": {"id": "222"}, "timestamp": 5, "brand_new": {"a": 1}}
+    response = await post(client, encode(envelope(event)))
+    assert response.status_code == 200
+    assert await inbox_counts(app) == {"pending": 1}
+
+
+async def test_oversized_body_is_413(tmp_path: Any) -> None:
+    from botperms.web import create_app
+    from tests.flows.conftest import make_settings
+
+    app = create_app(make_settings(tmp_path, webhook_max_body_bytes=1024), run_workers=False)
+    services: Services = app.state.services
+    await services.start()
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:9") as client:
+            big = encode(envelope(message("m_1", text="x" * 2000)))
+            assert (await post(client, big)).status_code == 413
+            assert await services.store.inbox_counts() == {}
+            small = encode(envelope(message("m_2")))
+            assert (await post(client, small)).status_code == 200
+    finally:
+        await services.stop()
+
+
+async def test_storage_failure_is_not_acknowledged(
+    client: httpx.AsyncClient, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services: Services = app.state.services
+
+    async def full_disk(*args: Any, **kwargs: Any) -> int:
+        raise StorageUnavailable("database or disk is full")
+
+    monkeypatch.setattr(services.store, "inbox_add", full_disk)
+    response = await post(client, encode(envelope(message("m_1"))))
+    # Not a 200: Facebook keeps the event and redelivers it.
+    assert response.status_code == 503

@@ -1,0 +1,53 @@
+"""The schema comes from the migrations, and the migrations match the models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect
+
+from botperms.store import Database
+from botperms.store.models import Base
+
+TABLES = {"messenger_users", "grants", "login_attempts", "inbox", "outbox"}
+
+
+def _diffs(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def test_models_match_the_migration(database: Database) -> None:
+    async with database.engine.connect() as connection:
+        assert await connection.run_sync(_diffs) == []
+
+
+async def test_migrate_is_idempotent(database: Database) -> None:
+    await database.migrate()
+    async with database.engine.connect() as connection:
+        assert await connection.run_sync(_tables) >= TABLES
+
+
+async def test_downgrade_to_base_then_upgrade_again(database: Database) -> None:
+    await database.downgrade("base")
+    async with database.engine.connect() as connection:
+        assert not (TABLES & await connection.run_sync(_tables))
+    await database.migrate()
+    async with database.engine.connect() as connection:
+        assert await connection.run_sync(_tables) >= TABLES
+        assert await connection.run_sync(_diffs) == []
+
+
+async def test_sqlite_connections_use_wal_and_foreign_keys(database: Database) -> None:
+    if database.dialect != "sqlite":
+        return
+    async with database.engine.connect() as connection:
+        assert (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+        assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+        assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 5000
