@@ -31,7 +31,7 @@ def load_settings() -> Settings:
         return Settings()  # filled from the environment
     except ValidationError as exc:
         console.print("[bold red]botperms cannot start: the configuration is incomplete.[/]")
-        console.print(describe_error(exc), markup=False, highlight=False)
+        console.print(describe_error(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 

@@ -106,6 +106,7 @@ def prepare(port: int, fakebook_port: int, data_dir: str) -> tuple[Settings, Pat
 async def run_demo(settings: Settings, config_path: Path, fakebook_port: int) -> int:
     import uvicorn
 
+    from botperms.examples.likes_bot import bot as example_bot
     from botperms.logs import configure
     from botperms.web import create_app
 
@@ -120,7 +121,7 @@ async def run_demo(settings: Settings, config_path: Path, fakebook_port: int) ->
             await _wait_until_up(fakebook_url + "/", fakebook)
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(settings), host="127.0.0.1", port=settings_port(settings),
+                create_app(settings, example_bot), host="127.0.0.1", port=settings_port(settings),
                 log_level="warning",
             )
         )  # fmt: skip

@@ -14,6 +14,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from botperms.config import Settings
+from botperms.examples.likes_bot import bot as example_bot
 from botperms.web import create_app
 from fakebook.app import create_app as create_fakebook
 from fakebook.config import FakebookConfig
@@ -87,9 +88,11 @@ def make_stack(tmp_path: Path) -> Iterator[Callable[..., Stack]]:
         fb_url = f"http://127.0.0.1:{fb_port}"
         db_path = tmp_path / "botperms.db"
         settings = bot_settings(bot_port, fb_url, db_path, **(bot_overrides or {}))
-        fakebook = ServerThread(create_fakebook(fakebook_config(bot_port, fb_url, **fb_overrides)), fb_port)
+        fakebook = ServerThread(
+            create_fakebook(fakebook_config(bot_port, fb_url, **fb_overrides)), fb_port
+        )
         started.append(fakebook.start())
-        bot = ServerThread(create_app(settings), bot_port)
+        bot = ServerThread(create_app(settings, example_bot), bot_port)
         started.append(bot.start())
         return Stack(settings, bot, fakebook, db_path)
 

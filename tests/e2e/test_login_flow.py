@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import PAGE_ID, Stack, eventually
+from tests.e2e.conftest import PAGE_ID, Stack
 from tests.e2e.person import (
     ANDROID_CHROME,
     DESKTOP_CHROME,
@@ -143,7 +143,7 @@ async def test_declined_scope_is_explained_and_re_asked_with_rerequest(
     reask = await person.wait_for_reply(before, "the re-ask")
     assert "didn't share your likes" in reask["attachment"]["payload"]["text"]
     (reask_url,) = button_urls(reask)
-    _, _, status, granted, declined = grants(stack)[0]
+    _, _, status, _, declined = grants(stack)[0]
     assert status == "active"
     assert "user_likes" in declined
 
@@ -176,7 +176,9 @@ async def _dialog_url(person: Person, start_url: str) -> str:
     headers = {"User-Agent": DESKTOP_CHROME}
     confirm = await person.http.get(start_url, headers=headers)
     form = parse_forms(confirm.text)[0]
-    started = await person.http.post(start_url.split("?")[0], data=dict(form.fields), headers=headers)
+    started = await person.http.post(
+        start_url.split("?")[0], data=dict(form.fields), headers=headers
+    )
     assert started.status_code == 303
     location: str = started.headers["location"]
     return location

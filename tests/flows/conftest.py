@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 from starlette.applications import Starlette
 
 from botperms.config import Settings
+from botperms.examples.likes_bot import bot as example_bot
 from botperms.web import create_app
 from botperms.web.services import Services
 
@@ -45,7 +46,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[Starlette]:
     # Workers stay off: these tests look at what the web layer stores, not at the bot's replies.
-    application = create_app(settings, run_workers=False)
+    application = create_app(settings, example_bot, run_workers=False)
     services: Services = application.state.services
     await services.start()
     try:

@@ -1,4 +1,4 @@
-"""``/webhook``: the handshake, signatures, bad bodies, dedupe, and acknowledging only once stored."""
+"""``/webhook``: handshake, signatures, bad bodies, dedupe, acknowledging only once stored."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ def message(mid: str, text: str = "hi", psid: str = "42", ts: int = 1000) -> dic
     }
 
 
-async def post(client: httpx.AsyncClient, body: bytes, signature: str | None = "good") -> httpx.Response:
+async def post(
+    client: httpx.AsyncClient, body: bytes, signature: str | None = "good"
+) -> httpx.Response:
     headers = {"Content-Type": "application/json"}
     if signature == "good":
         headers["X-Hub-Signature-256"] = sign_body(APP_SECRET, body)
@@ -49,9 +51,21 @@ async def inbox_counts(app: Starlette) -> dict[str, int]:
 @pytest.mark.parametrize(
     ("params", "status", "body"),
     [
-        ({"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}, 200, "1158201444"),
+        (
+            {
+                "hub.mode": "subscribe",
+                "hub.verify_token": VERIFY_TOKEN,
+                "hub.challenge": "1158201444",
+            },
+            200,
+            "1158201444",
+        ),
         ({"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"}, 403, None),
-        ({"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"}, 403, None),
+        (
+            {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"},
+            403,
+            None,
+        ),
         ({}, 403, None),
     ],
 )
@@ -94,7 +108,9 @@ async def test_bad_or_missing_signature_is_403_and_stores_nothing(
     assert await inbox_counts(app) == {}
 
 
-async def test_signature_over_other_bytes_is_refused(client: httpx.AsyncClient, app: Starlette) -> None:
+async def test_signature_over_other_bytes_is_refused(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
     # Same JSON, re-serialised: the signature is over the exact bytes, so it no longer matches.
     payload = envelope(message("m_1", text="äöå"))
     signed = sign_body(APP_SECRET, encode(payload))
@@ -128,17 +144,25 @@ async def test_malformed_bodies_are_400_and_store_nothing(
 async def test_unknown_event_kind_is_acknowledged_and_kept(
     client: httpx.AsyncClient, app: Starlette
 ) -> None:
-    event = {"sender": {"id": "42"}, "recipient": {"id": "222"}, "timestamp": 5, "brand_new": {"a": 1}}
+    event = {
+        "sender": {"id": "42"},
+        "recipient": {"id": "222"},
+        "timestamp": 5,
+        "brand_new": {"a": 1},
+    }
     response = await post(client, encode(envelope(event)))
     assert response.status_code == 200
     assert await inbox_counts(app) == {"pending": 1}
 
 
 async def test_oversized_body_is_413(tmp_path: Any) -> None:
+    from botperms.examples.likes_bot import bot as example_bot
     from botperms.web import create_app
     from tests.flows.conftest import make_settings
 
-    app = create_app(make_settings(tmp_path, webhook_max_body_bytes=1024), run_workers=False)
+    app = create_app(
+        make_settings(tmp_path, webhook_max_body_bytes=1024), example_bot, run_workers=False
+    )
     services: Services = app.state.services
     await services.start()
     try:

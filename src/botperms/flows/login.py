@@ -48,9 +48,7 @@ START_PATH = "/auth/start"
 class LoginListener(Protocol):
     """Who hears about finished logins (the bot). Failures here never break the browser page."""
 
-    async def login_succeeded(
-        self, grant: GrantRecord, requested: tuple[str, ...]
-    ) -> None: ...
+    async def login_succeeded(self, grant: GrantRecord, requested: tuple[str, ...]) -> None: ...
 
     async def login_failed(self, page_id: str, psid: str, reason: FailureReason) -> None: ...
 

@@ -25,16 +25,12 @@ async def health(request: Request) -> Response:
 
 def create_app(
     settings: Settings,
-    bot: Bot | None = None,
+    bot: Bot,
     *,
     http: httpx.AsyncClient | None = None,
     run_workers: bool = True,
 ) -> Starlette:
-    """Builds the web app for ``bot`` (the example bot when omitted)."""
-    if bot is None:
-        from botperms.examples.likes_bot import bot as example_bot
-
-        bot = example_bot
+    """Builds the web app that runs ``bot``."""
     services = Services.build(settings, bot, http=http, run_workers=run_workers)
 
     @asynccontextmanager

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from typer.testing import CliRunner
+
+from botperms.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("BOTPERMS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no stray .env file
+
+
+def test_serve_without_settings_names_each_missing_variable() -> None:
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert "configuration is incomplete" in result.output
+    for name in (
+        "BOTPERMS_APP_ID",
+        "BOTPERMS_APP_SECRET",
+        "BOTPERMS_PAGE_TOKEN",
+        "BOTPERMS_TOKEN_KEYS",
+    ):
+        assert f"{name}: is required but not set" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_with_a_malformed_setting_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {
+        "BOTPERMS_APP_ID": "123",
+        "BOTPERMS_APP_SECRET": "s",
+        "BOTPERMS_VERIFY_TOKEN": "v",
+        "BOTPERMS_PAGE_ID": "456",
+        "BOTPERMS_PAGE_TOKEN": "EAAx",
+        "BOTPERMS_PUBLIC_URL": "http://bot.example.com",
+        "BOTPERMS_TOKEN_KEYS": Fernet.generate_key().decode(),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("BOTPERMS_")]
+    assert lines == [
+        "BOTPERMS_PUBLIC_URL: 'http://bot.example.com' must use https "
+        "(http is only allowed on 127.0.0.1/localhost)"
+    ]
+
+
+def test_production_refuses_demo_secrets_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {
+        "BOTPERMS_ENV": "production",
+        "BOTPERMS_APP_ID": "123",
+        "BOTPERMS_APP_SECRET": "demo-0123",
+        "BOTPERMS_VERIFY_TOKEN": "v",
+        "BOTPERMS_PAGE_ID": "456",
+        "BOTPERMS_PAGE_TOKEN": "EAAx",
+        "BOTPERMS_PUBLIC_URL": "https://bot.example.com",
+        "BOTPERMS_TOKEN_KEYS": Fernet.generate_key().decode(),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert "demo secret" in result.output
+
+
+def test_serve_refuses_something_that_is_not_a_bot(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = runner.invoke(app, ["serve", "json:dumps"])
+    assert result.exit_code == 2
+
+
+def test_keygen_prints_a_fernet_key() -> None:
+    result = runner.invoke(app, ["keygen"])
+    assert result.exit_code == 0
+    Fernet(result.output.strip().encode())
+
+
+def test_help_explains_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("serve", "demo", "keygen", "db"):
+        assert command in result.output
