@@ -92,7 +92,7 @@ async def chat_state(request: Request) -> Response:
     ]
     return JSONResponse(
         {
-            "person": person.summary(),
+            "person": {**person.summary(), "email": person.email},
             "page": {"id": state.config.page_id, "name": state.config.page_name},
             "entries": thread.entries,
             "window_open": thread.window_open(state.now(), state.config.messaging_window_seconds),
@@ -213,24 +213,23 @@ async def faults(request: Request) -> Response:
     return JSONResponse([fault.describe() for fault in state.faults.faults])
 
 
-async def _person_action(request: Request) -> tuple[State, str] | JSONResponse:
-    state = _state(request)
+async def _person_action(request: Request) -> tuple[str, dict[str, Any]] | JSONResponse:
+    """The ASID named in the JSON body, and the body; or the error response."""
     try:
         body = await _json(request)
     except ChatError as exc:
         return _error(str(exc))
     asid = str(body.get("asid", ""))
-    if asid not in state.by_asid:
+    if asid not in _state(request).by_asid:
         return _error(f"no fake person with ASID {asid!r}", 404)
-    request.state.body = body
-    return state, asid
+    return asid, body
 
 
 async def expire_tokens(request: Request) -> Response:
     found = await _person_action(request)
     if isinstance(found, JSONResponse):
         return found
-    state, asid = found
+    state, (asid, _) = _state(request), found
     return JSONResponse({"expired": state.tokens.expire_person(asid, state.now())})
 
 
@@ -238,8 +237,8 @@ async def invalidate_tokens(request: Request) -> Response:
     found = await _person_action(request)
     if isinstance(found, JSONResponse):
         return found
-    state, asid = found
-    reason = request.state.body.get("reason", "password_changed")
+    state, (asid, body) = _state(request), found
+    reason = body.get("reason", "password_changed")
     if reason == "app_removed":
         state.remove_app(asid)
         return JSONResponse({"invalidated": "app_removed"})

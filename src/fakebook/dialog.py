@@ -166,38 +166,43 @@ async def login_dialog(request: Request) -> Response:
     person = fb.person(str(form.get("person", "")))
     if person is None:
         return error_page(request, "Choose a person", "Pick one of the fake people to log in as.")
-    base: dict[str, str] = {}
     if form.get("action") == "cancel":
-        base = {
+        denied = {
             "error": "access_denied",
             "error_code": "200",
             "error_description": "Permissions error",
             "error_reason": "user_denied",
         }
-        response = _redirect(dialog.redirect_uri, _with_state(base, dialog.state))
+        response = _redirect(dialog.redirect_uri, _with_state(denied, dialog.state))
     else:
         checked = {str(v) for v in [*form.getlist("scopes"), *form.getlist("scopes[]")]}
-        grants = fb.grants_of(person.asid)
-        for scope in dialog.scopes:
-            if scope in grants.granted:
-                continue
-            if scope in grants.declined and dialog.auth_type != "rerequest":
-                continue
-            if scope in checked:
-                grants.grant(scope)
-            else:
-                grants.decline(scope)
-        code = fb.tokens.issue_code(
-            person.asid,
-            redirect_uri=dialog.redirect_uri,
-            now=fb.now(),
-            ttl=fb.config.code_ttl_seconds,
-            code_challenge=dialog.code_challenge,
-            code_challenge_method=dialog.code_challenge_method,
-        )
-        response = _redirect(dialog.redirect_uri, _with_state({"code": code.code}, dialog.state))
+        code = _consent(fb, dialog, person.asid, checked)
+        response = _redirect(dialog.redirect_uri, _with_state({"code": code}, dialog.state))
     response.set_cookie(PERSON_COOKIE, person.psid, samesite="lax")
     return response
+
+
+def _consent(fb: State, dialog: DialogRequest, asid: str, checked: set[str]) -> str:
+    """Record what the person granted or declined (rules in the module docstring); a code."""
+    grants = fb.grants_of(asid)
+    for scope in dialog.scopes:
+        if scope in grants.granted:
+            continue
+        if scope in grants.declined and dialog.auth_type != "rerequest":
+            continue
+        if scope in checked:
+            grants.grant(scope)
+        else:
+            grants.decline(scope)
+    code = fb.tokens.issue_code(
+        asid,
+        redirect_uri=dialog.redirect_uri,
+        now=fb.now(),
+        ttl=fb.config.code_ttl_seconds,
+        code_challenge=dialog.code_challenge,
+        code_challenge_method=dialog.code_challenge_method,
+    )
+    return code.code
 
 
 def _with_state(params: dict[str, str], state: str | None) -> dict[str, str]:

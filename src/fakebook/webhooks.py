@@ -48,8 +48,12 @@ class WebhookDeliverer:
 
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
+            # trust_env=False: the bot is normally on loopback, and a proxy taken from the
+            # environment would sit between fakebook and it unnoticed.
             self._client = httpx.AsyncClient(
-                transport=self._transport, timeout=self.state.config.webhook_timeout
+                transport=self._transport,
+                timeout=self.state.config.webhook_timeout,
+                trust_env=False,
             )
         return self._client
 

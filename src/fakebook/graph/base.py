@@ -113,10 +113,20 @@ Handler = Callable[[GraphRequest], Awaitable[dict[str, Any] | Response]]
 
 @dataclass(frozen=True)
 class Endpoint:
+    """`pattern` matches the path after the version. `when_param` narrows an endpoint to calls
+    carrying that parameter, e.g. `GET me` with `account_linking_token` (contract §3) can be
+    its own endpoint listed before the plain `GET me`."""
+
     method: str
     pattern: re.Pattern[str]
     handler: Handler
+    when_param: str | None = None
 
     @classmethod
-    def of(cls, method: str, pattern: str, handler: Handler) -> Endpoint:
-        return cls(method, re.compile(f"^{pattern}$"), handler)
+    def of(
+        cls, method: str, pattern: str, handler: Handler, *, when_param: str | None = None
+    ) -> Endpoint:
+        return cls(method, re.compile(f"^{pattern}$"), handler, when_param)
+
+    def accepts(self, params: dict[str, Any]) -> bool:
+        return self.when_param is None or bool(params.get(self.when_param))

@@ -1,7 +1,8 @@
 """The one Starlette handler behind `/{version}/{path}`: version, faults, params, token, endpoint.
 
 Order of checks, as a client sees them: the version label, then an injected fault, then the
-path and method, then the access token and appsecret_proof, then the endpoint's own rules.
+body, the path and method, then the access token and appsecret_proof, then the endpoint's
+own rules.
 """
 
 from __future__ import annotations
@@ -19,15 +20,19 @@ from fakebook.graph.base import Endpoint, GraphRequest
 from fakebook.state import State
 from fakebook.versions import resolve_version
 
-# Order matters: the catch-all node endpoints of `users` come last.
+# Order matters: the first match wins, so narrower endpoints (a `when_param`, a fixed path)
+# go before the catch-all node endpoints of `users`, which come last. Account linking and
+# messenger_profile will be modules of their own, added here.
 ENDPOINTS: tuple[Endpoint, ...] = (*send.ENDPOINTS, *oauth.ENDPOINTS, *users.ENDPOINTS)
 
 
-def _find(method: str, path: str) -> tuple[Endpoint, dict[str, str]]:
+def find_endpoint(
+    method: str, path: str, params: dict[str, Any]
+) -> tuple[Endpoint, dict[str, str]]:
     path_matched = False
     for endpoint in ENDPOINTS:
         match = endpoint.pattern.match(path)
-        if match is None:
+        if match is None or not endpoint.accepts(params):
             continue
         path_matched = True
         if endpoint.method == method:
@@ -75,8 +80,8 @@ async def handle_graph(request: Request) -> Response:
         fault = state.faults.take(request.method, request.url.path)
         if fault is not None:
             raise fault
-        endpoint, match = _find(request.method, path)
         params = await collect_params(request)
+        endpoint, match = find_endpoint(request.method, path, params)
         caller = resolve_caller(params, request.headers, state)
         graph_request = GraphRequest(
             request=request,

@@ -18,7 +18,7 @@ from fakebook.people import LikedPage, Person
 USER_FIELDS = ("id", "name", "first_name", "last_name", "short_name", "email")
 PROFILE_FIELDS = ("id", "name", "first_name", "last_name", "profile_pic")
 PAGE_FIELDS = ("id", "name", "username")
-LIKE_FIELDS = ("id", "name", "created_time")
+LIKE_FIELDS = ("name", "id", "created_time")
 LIKES_DEFAULT_LIMIT = 25
 LIKES_MAX_LIMIT = 100
 
@@ -166,53 +166,50 @@ def _link(req: GraphRequest, person: Person, limit: int, key: str, cursor: str) 
     return f"{req.public_url()}/{req.version}/{person.asid}/likes?{urlencode(query)}"
 
 
+def _slice(
+    likes: tuple[LikedPage, ...], limit: int, after: str | None, before: str | None
+) -> tuple[int, int]:
+    """[start, end) of the page of results the cursors ask for."""
+    if after is not None:
+        start = _position(likes, after) + 1
+        return start, min(start + limit, len(likes))
+    if before is not None:
+        end = _position(likes, before)
+        return max(0, end - limit), end
+    return 0, min(limit, len(likes))
+
+
 async def likes(req: GraphRequest) -> dict[str, Any]:
-    caller = req.require_user()
+    req.require_user()
     person = subject(req, req.match["node"], "likes")
-    assert caller.person is not None
     if "user_likes" not in req.state.grants_of(person.asid).granted:
         raise GraphError(
             "(#200) The user hasn't authorized the application to perform this action"
             " (user_likes is not granted)",
             code=200,
         )
-    fields = req.fields(("name", "id", "created_time"))
+    fields = req.fields(LIKE_FIELDS)
     for name in fields:
         if name not in LIKE_FIELDS:
             raise invalid_param(f"Tried accessing nonexisting field ({name}) on node type (Page)")
+    shown = [name for name in LIKE_FIELDS if name in fields or name == "id"]
     all_likes = person.likes
     target = req.text("target_id")
     if target is not None:
         all_likes = tuple(page for page in all_likes if page.id == target)
     limit = _limit(req)
-    after, before = req.text("after"), req.text("before")
-    if after is not None:
-        start = _position(all_likes, after) + 1
-    elif before is not None:
-        start = max(0, _position(all_likes, before) - limit)
-    else:
-        start = 0
-    end = min(start + limit, len(all_likes))
-    if before is not None:
-        end = min(end, _position(all_likes, before))
+    start, end = _slice(all_likes, limit, req.text("after"), req.text("before"))
     chunk = all_likes[start:end]
-    data = [
-        {
-            name: getattr(page, name)
-            for name in ("name", "id", "created_time")
-            if name in fields or name == "id"
-        }
-        for page in chunk
-    ]
-    body: dict[str, Any] = {"data": data}
+    body: dict[str, Any] = {
+        "data": [{name: getattr(page, name) for name in shown} for page in chunk]
+    }
     if chunk:
-        paging: dict[str, Any] = {
-            "cursors": {"before": _cursor(chunk[0]), "after": _cursor(chunk[-1])}
-        }
+        first, last = _cursor(chunk[0]), _cursor(chunk[-1])
+        paging: dict[str, Any] = {"cursors": {"before": first, "after": last}}
         if start > 0:
-            paging["previous"] = _link(req, person, limit, "before", _cursor(chunk[0]))
+            paging["previous"] = _link(req, person, limit, "before", first)
         if end < len(all_likes):
-            paging["next"] = _link(req, person, limit, "after", _cursor(chunk[-1]))
+            paging["next"] = _link(req, person, limit, "after", last)
         body["paging"] = paging
     body["summary"] = {"total_count": len(all_likes)} if req.text("summary") == "true" else {}
     return body

@@ -222,9 +222,12 @@
         thread.appendChild(el("li", "entry seen", "Seen"));
       }
     }
-    // Messenger shows quick replies only under the latest message, until the person answers.
+    // Messenger shows quick replies only under the latest message, until the person answers,
+    // and only in the mobile apps (contract §2.3); the desktop view says so instead.
     quickBox.textContent = "";
     if (lastMessage && lastMessage.direction === "out" && lastMessage.message.quick_replies) {
+      quickBox.appendChild(el("span", "desktop-note",
+        "Quick replies are not shown on desktop, as in Messenger. Switch to phone view."));
       lastMessage.message.quick_replies.forEach(function (reply) {
         var chip = el("button", "quick-reply", reply.title ||
           (reply.content_type === "user_email" ? person.email : "+15555550100"));

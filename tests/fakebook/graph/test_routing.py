@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+import pytest
 
 from fakebook import create_app
+from fakebook.graph import routing
+from fakebook.graph.base import Endpoint, GraphRequest
 from tests.fakebook.fbtesting import FB, PAGE_TOKEN, make_config, proof
 
 
@@ -68,3 +73,31 @@ async def test_fault_injection_fires_the_given_times(fb: FB) -> None:
     assert (await fb.graph("GET", "me")).status_code == 200
     assert (await fb.client.delete("/_fakebook/faults")).json() == []
     assert (await fb.send(body)).status_code == 200
+
+
+async def test_when_param_endpoint_wins_only_with_its_param(
+    monkeypatch: pytest.MonkeyPatch, fb: FB
+) -> None:
+    async def recipient(req: GraphRequest) -> dict[str, Any]:
+        return {"id": req.config.page_id, "recipient": "from-linking"}
+
+    narrow = Endpoint.of("GET", "me", recipient, when_param="account_linking_token")
+    monkeypatch.setattr(routing, "ENDPOINTS", (narrow, *routing.ENDPOINTS))
+    plain = await fb.graph("GET", "me")
+    assert plain.json() == {"name": "Test Page", "id": "999888777666555"}
+    linked = await fb.graph("GET", "me", account_linking_token="T")
+    assert linked.json()["recipient"] == "from-linking"
+    assert routing.find_endpoint("GET", "me", {})[0] is not narrow
+
+
+async def test_body_must_be_a_json_object(fb: FB) -> None:
+    params = {"access_token": PAGE_TOKEN, "appsecret_proof": proof(PAGE_TOKEN)}
+    for content in (b"{not json", b"[1, 2]"):
+        answer = await fb.client.post(
+            "/v25.0/me/messages",
+            params=params,
+            content=content,
+            headers={"content-type": "application/json"},
+        )
+        assert answer.status_code == 400
+        assert answer.json()["error"]["code"] == 100
