@@ -189,3 +189,30 @@ async def test_storage_failure_is_not_acknowledged(
     response = await post(client, encode(envelope(message("m_1"))))
     # Not a 200: Facebook keeps the event and redelivers it.
     assert response.status_code == 503
+
+
+def counter(text: str, series: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def test_metrics_count_outcomes(client: httpx.AsyncClient) -> None:
+    accepted = 'botperms_webhook_requests_total{outcome="accepted"}'
+    refused = 'botperms_webhook_requests_total{outcome="bad_signature"}'
+    before = (await client.get("/metrics")).text
+    await post(client, encode(envelope(message("m_9"))))
+    await post(client, encode(envelope(message("m_9"))), signature=None)
+    after = (await client.get("/metrics")).text
+    assert counter(after, accepted) == counter(before, accepted) + 1
+    assert counter(after, refused) == counter(before, refused) + 1
+
+
+async def test_events_for_another_page_are_acknowledged_not_stored(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
+    other = envelope(message("m_1"), page_id="999")
+    response = await post(client, encode(other))
+    assert response.status_code == 200
+    assert await inbox_counts(app) == {}

@@ -56,9 +56,11 @@ class Bot:
     def on_message(
         self, text: str | None = None, *, pattern: str | None = None, quick_reply: str | None = None
     ) -> Callable[[Handler], Handler]:
-        """Handle a text message equal to ``text`` (case-insensitive), matching ``pattern``
-        (a regex), carrying the quick-reply ``quick_reply``, or any message if none is given.
-        Routes are tried in the order they were registered."""
+        """Handle a text message equal to ``text`` (ignoring case and surrounding whitespace),
+        one whose text ``pattern`` (a regex, searched case-insensitively) is found in, one
+        carrying the quick-reply payload ``quick_reply``, or any message if none is given.
+        Routes are tried in the order they were registered: the first match wins, so register
+        exact texts before broader patterns."""
         compiled = re.compile(pattern, re.IGNORECASE) if pattern else None
 
         def register(handler: Handler) -> Handler:
@@ -93,6 +95,8 @@ class Bot:
 
     # -- dispatch -------------------------------------------------------------------------
     def route(self, event: MessagingEvent) -> Handler | None:
+        """The handler for a message or postback; echoes, deliveries, reads and other events
+        get none (they are ignored)."""
         if event.kind == "message":
             for route in self._messages:
                 if route.matches(event):

@@ -30,6 +30,7 @@ from botperms.graph import (
     get_permissions,
     new_pkce_pair,
 )
+from botperms.metrics import LOGINS
 from botperms.store import (
     AttemptAlreadyConsumed,
     GrantRecord,
@@ -203,6 +204,7 @@ class LoginService:
             await self._record_failure(attempt, exc.reason)
             raise
         await self._finish(attempt.state_hash, "granted")
+        LOGINS.labels("granted").inc()
         if self.listener is not None:
             await self._notify(self.listener.login_succeeded(done.grant, done.requested))
         return done
@@ -287,6 +289,7 @@ class LoginService:
 
     async def _record_failure(self, attempt: LoginAttemptRecord, reason: FailureReason) -> None:
         log.info("login.failed", page_id=attempt.page_id, psid=attempt.psid, reason=reason.value)
+        LOGINS.labels(reason.value).inc()
         await self._finish(attempt.state_hash, f"failed:{reason.value}")
         if self.listener is not None:
             await self._notify(self.listener.login_failed(attempt.page_id, attempt.psid, reason))

@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from botperms.bot import Bot
 from botperms.config import Settings
+from botperms.metrics import exposition
 from botperms.web import auth, webhook
 from botperms.web.pages import HERE
 from botperms.web.services import Services
@@ -21,6 +22,10 @@ from botperms.web.services import Services
 
 async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 def create_app(
@@ -48,6 +53,7 @@ def create_app(
         Route("/auth/start", auth.start_submit, methods=["POST"]),
         Route("/auth/callback", auth.callback, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
 from botperms.messenger import InvalidPayload, parse_payload, verify_signature
+from botperms.metrics import WEBHOOK_EVENTS, WEBHOOK_REQUESTS
 from botperms.store import NewInboxItem, StoreError
 from botperms.web.services import Services
 
@@ -62,11 +63,13 @@ async def receive(request: Request) -> Response:
     except ClientDisconnect:
         return PlainTextResponse("client went away", status_code=400)
     if body is None:
+        WEBHOOK_REQUESTS.labels("too_large").inc()
         return PlainTextResponse("body too large", status_code=413)
     # The signature is over the exact bytes sent: check it before parsing anything.
     header = request.headers.get("x-hub-signature-256")
     if not verify_signature(settings.app_secret.get_secret_value(), body, header):
         log.warning("webhook.bad_signature", present=header is not None, size=len(body))
+        WEBHOOK_REQUESTS.labels("bad_signature").inc()
         return PlainTextResponse("invalid signature", status_code=403)
     try:
         payload = parse_payload(json.loads(body))
@@ -74,10 +77,16 @@ async def receive(request: Request) -> Response:
         # json.JSONDecodeError and InvalidPayload are both ValueErrors.
         message = str(exc) if isinstance(exc, InvalidPayload) else "body is not valid JSON"
         log.warning("webhook.bad_payload", error=message)
+        WEBHOOK_REQUESTS.labels("bad_payload").inc()
         return PlainTextResponse(f"bad payload: {message}", status_code=400)
     items = []
     for entry in payload.entry:
+        if entry.id != settings.page_id:
+            # A page this deployment has no token for: nothing we could answer with.
+            log.warning("webhook.foreign_page", page_id=entry.id, events=len(entry.messaging))
+            continue
         for event in entry.messaging:
+            WEBHOOK_EVENTS.labels(event.kind).inc()
             if event.kind == "unknown":
                 log.info(
                     "webhook.unknown_event", page_id=entry.id, keys=sorted(event.model_extra or {})
@@ -97,7 +106,9 @@ async def receive(request: Request) -> Response:
     except StoreError as exc:
         # Not acknowledged: Facebook will redeliver, and nothing was half-stored.
         log.error("webhook.store_failed", error=str(exc))
+        WEBHOOK_REQUESTS.labels("store_failed").inc()
         return PlainTextResponse("temporarily unavailable", status_code=503)
     services.wake_inbox()
+    WEBHOOK_REQUESTS.labels("accepted").inc()
     log.info("webhook.accepted", events=len(items), new=stored)
     return PlainTextResponse("EVENT_RECEIVED")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from botperms.messenger import MessagingEvent
+from botperms.metrics import INBOX
 from botperms.store import InboxItem, Store
 from botperms.worker.backoff import delay
 from botperms.worker.loop import WakeableLoop
@@ -60,10 +61,13 @@ class InboxWorker:
             if attempts >= MAX_ATTEMPTS:
                 log.exception("inbox.dead", item_id=item.id, kind=item.kind, attempts=attempts)
                 await self.store.inbox_failed(item.id, error, retry_at=None)
+                INBOX.labels("dead").inc()
                 return True  # dead-lettered: later events may go on
             retry_at = datetime.now(UTC) + timedelta(seconds=delay(attempts))
             log.warning("inbox.retry", item_id=item.id, kind=item.kind, attempts=attempts)
             await self.store.inbox_failed(item.id, error, retry_at=retry_at)
+            INBOX.labels("retry").inc()
             return False
         await self.store.inbox_done(item.id)
+        INBOX.labels("done").inc()
         return True

@@ -26,6 +26,7 @@ class WakeableLoop:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False  # a loop stopped earlier may be started again
             self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:

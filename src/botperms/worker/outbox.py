@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from botperms.graph import GraphClient, GraphError, RateLimitedError, send_action, send_message
+from botperms.metrics import OUTBOX
 from botperms.store import OutboxItem, Store
 from botperms.worker.backoff import delay
 from botperms.worker.loop import WakeableLoop
@@ -41,7 +42,14 @@ class OutboxWorker:
         items = await self.store.outbox_due(datetime.now(UTC), self.batch)
         if not items:
             return False
-        await asyncio.gather(*(self._send(item) for item in items))
+        # Wait for every send before ending the pass, even when one fails: a send still in
+        # flight is still "pending", and the next pass would send it a second time.
+        results = await asyncio.gather(
+            *(self._send(item) for item in items), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         return True
 
     async def _send(self, item: OutboxItem) -> None:
@@ -51,7 +59,14 @@ class OutboxWorker:
             except GraphError as exc:
                 await self._failed(item, exc)
                 return
+            except ValueError as exc:
+                # Refused before the network (bad messaging_type, tag or sender action): no
+                # retry can fix it, and raising would leave it due on every pass.
+                log.warning("outbox.dead", item_id=item.id, psid=item.psid, reason=str(exc))
+                await self.store.outbox_dead(item.id, f"invalid message: {exc}"[:500])
+                return
             await self.store.outbox_sent(item.id, message_id)
+            OUTBOX.labels("sent").inc()
 
     async def _deliver(self, item: OutboxItem) -> str | None:
         action = item.payload.get("sender_action")
@@ -76,9 +91,11 @@ class OutboxWorker:
                 "outbox.dead", item_id=item.id, psid=item.psid, code=exc.code, reason=reason
             )
             await self.store.outbox_dead(item.id, reason)
+            OUTBOX.labels("dead").inc()
             return
         wait = delay(attempts)
         if isinstance(exc, RateLimitedError) and exc.retry_after:
             wait = max(wait, exc.retry_after)
         log.info("outbox.retry", item_id=item.id, code=exc.code, attempts=attempts, wait=wait)
         await self.store.outbox_retry(item.id, reason, datetime.now(UTC) + timedelta(seconds=wait))
+        OUTBOX.labels("retry").inc()

@@ -1,0 +1,192 @@
+"""The bot layer over a real store (SQLite in a temporary file) and a real GraphClient whose
+transport answers from a table of (method, path) → response, remembering every request."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from botperms.bot import Bot, Dispatcher, Runtime
+from botperms.graph import GraphClient
+from botperms.messenger import MessagingEvent
+from botperms.store import Database, GrantRecord, Store, TokenCipher, new_key
+
+GRAPH_BASE = "https://graph.test/v25.0"
+APP_ID = "1234567890"
+APP_SECRET = "bot-test-app-secret"
+PAGE_ID = "222"
+PAGE_TOKEN = "EAApagetokenforbottests0123456789"
+USER_TOKEN = "EAAusertokenforalice0123456789"
+DEFAULT_SCOPES = ("user_likes",)
+
+
+def proof(token: str) -> str:
+    return hmac.new(APP_SECRET.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def graph_error(code: int, *, status: int = 400, message: str = "Graph says no") -> httpx.Response:
+    return httpx.Response(
+        status, json={"error": {"message": message, "type": "OAuthException", "code": code}}
+    )
+
+
+class FakeGraph:
+    """Answers `(method, path)` from `routes` (a response, or a list used up in order)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[tuple[str, str], httpx.Response | list[httpx.Response]] = {}
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        key = (request.method, request.url.path.removeprefix("/v25.0"))
+        answer = self.routes.get(key)
+        if isinstance(answer, list):
+            answer = answer.pop(0) if answer else None
+        if answer is None:
+            return graph_error(100, message=f"no route for {key} in this test")
+        return answer
+
+    def calls(self, method: str, path: str) -> list[httpx.Request]:
+        return [
+            request
+            for request in self.requests
+            if request.method == method and request.url.path == f"/v25.0{path}"
+        ]
+
+
+@dataclass
+class LinkMaker:
+    """The login_links the flows layer would provide; remembers how it was called."""
+
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(
+        self,
+        page_id: str,
+        psid: str,
+        scopes: tuple[str, ...] | None = None,
+        *,
+        auth_type: str | None = None,
+        display_name: str | None = None,
+    ) -> str:
+        self.calls.append(
+            {
+                "page_id": page_id,
+                "psid": psid,
+                "scopes": scopes,
+                "auth_type": auth_type,
+                "display_name": display_name,
+            }
+        )
+        return f"https://bot.test/auth/start?ticket=t{len(self.calls)}"
+
+
+@dataclass
+class Wakes:
+    count: int = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    await db.migrate()
+    try:
+        yield Store(db, TokenCipher([new_key()]))
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+def facebook() -> FakeGraph:
+    return FakeGraph()
+
+
+@pytest.fixture
+async def graph(facebook: FakeGraph) -> AsyncIterator[GraphClient]:
+    sleeps: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(facebook)) as http:
+        yield GraphClient(
+            graph_base=GRAPH_BASE, app_id=APP_ID, app_secret=APP_SECRET, http=http, sleep=no_sleep
+        )
+
+
+@pytest.fixture
+def links() -> LinkMaker:
+    return LinkMaker()
+
+
+@pytest.fixture
+def wakes() -> Wakes:
+    return Wakes()
+
+
+@pytest.fixture
+def runtime(graph: GraphClient, store: Store, links: LinkMaker, wakes: Wakes) -> Runtime:
+    return Runtime(
+        graph=graph,
+        store=store,
+        page_token=PAGE_TOKEN,
+        default_scopes=DEFAULT_SCOPES,
+        login_links=links,
+        wake_outbox=wakes,
+    )
+
+
+@pytest.fixture
+def bot() -> Bot:
+    return Bot(name="test")
+
+
+@pytest.fixture
+def dispatcher(bot: Bot, runtime: Runtime) -> Dispatcher:
+    return Dispatcher(bot, runtime)
+
+
+async def grant(
+    store: Store,
+    psid: str = "alice",
+    *,
+    granted: tuple[str, ...] = ("user_likes",),
+    declined: tuple[str, ...] = (),
+    token: str = USER_TOKEN,
+) -> GrantRecord:
+    return await store.save_grant(
+        page_id=PAGE_ID,
+        psid=psid,
+        asid="asid-1",
+        access_token=token,
+        scopes_granted=granted,
+        scopes_declined=declined,
+        expires_at=None,
+        data_access_expires_at=None,
+        flow="web",
+    )
+
+
+def event(psid: str = "alice", **fields: Any) -> MessagingEvent:
+    return MessagingEvent.model_validate(
+        {"sender": {"id": psid}, "recipient": {"id": PAGE_ID}, "timestamp": 1000, **fields}
+    )
+
+
+def text(body: str | None, psid: str = "alice", **message: Any) -> MessagingEvent:
+    return event(psid, message={"mid": "m1", "text": body, **message})
+
+
+def postback(payload: str | None, psid: str = "alice") -> MessagingEvent:
+    return event(psid, postback={"mid": "p1", "title": "Button", "payload": payload})

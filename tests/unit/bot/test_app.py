@@ -1,0 +1,297 @@
+"""Bot routing and the Dispatcher: which handler an event reaches, and with what context."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import pytest
+
+from botperms.bot import Bot, Context, Dispatcher
+from botperms.bot.context import Handler
+from botperms.messenger import MessagingEvent
+from botperms.store import Store
+from tests.unit.bot.conftest import PAGE_ID, event, grant, postback, text
+
+
+class Calls:
+    """Handlers that note their name (and the context they got) when called."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, Context]] = []
+
+    def handler(self, name: str) -> Handler:
+        async def handle(ctx: Context) -> None:
+            self.log.append((name, ctx))
+
+        handle.__name__ = name
+        return handle
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.log]
+
+
+def routed(bot: Bot, event: MessagingEvent) -> str | None:
+    handler = bot.route(event)
+    return None if handler is None else handler.__name__
+
+
+@pytest.fixture
+def calls() -> Calls:
+    return Calls()
+
+
+# -- routing -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", ["likes", "LIKES", "  Likes\n", "\tlIkEs "])
+def test_text_matches_ignoring_case_and_surrounding_whitespace(
+    bot: Bot, calls: Calls, body: str
+) -> None:
+    bot.on_message(text="Likes")(calls.handler("likes"))
+    assert routed(bot, text(body)) == "likes"
+
+
+@pytest.mark.parametrize("body", ["likes please", "like", "l ikes", "", None])
+def test_text_must_be_the_whole_message(bot: Bot, calls: Calls, body: str | None) -> None:
+    bot.on_message(text="likes")(calls.handler("likes"))
+    assert routed(bot, text(body)) is None
+
+
+def test_a_pattern_is_searched_case_insensitively(bot: Bot, calls: Calls) -> None:
+    bot.on_message(pattern=r"\bweather\b")(calls.handler("weather"))
+    assert routed(bot, text("What's the WEATHER like?")) == "weather"
+    assert routed(bot, text("weatherman")) is None
+
+
+def test_routes_are_tried_in_registration_order(calls: Calls) -> None:
+    exact_first = Bot()
+    exact_first.on_message(text="likes")(calls.handler("exact"))
+    exact_first.on_message(pattern="like")(calls.handler("pattern"))
+    assert routed(exact_first, text("likes")) == "exact"
+    assert routed(exact_first, text("I like it")) == "pattern"
+
+    pattern_first = Bot()
+    pattern_first.on_message(pattern="like")(calls.handler("pattern"))
+    pattern_first.on_message(text="likes")(calls.handler("exact"))
+    # The broader pattern was registered first, so the exact route never sees "likes".
+    assert routed(pattern_first, text("likes")) == "pattern"
+
+    catch_all_first = Bot()
+    catch_all_first.on_message()(calls.handler("any"))
+    catch_all_first.on_message(text="likes")(calls.handler("exact"))
+    assert routed(catch_all_first, text("likes")) == "any"
+
+
+def test_the_routing_rules_are_documented() -> None:
+    doc = " ".join((Bot.on_message.__doc__ or "").split())
+    assert "ignoring case and surrounding whitespace" in doc
+    assert "case-insensitively" in doc
+    assert "order they were registered" in doc
+    assert "first match wins" in doc
+    assert "exact payload" in (Bot.on_postback.__doc__ or "")
+    assert "message or postback" in (Bot.fallback.__doc__ or "")
+    assert "ignored" in (Bot.route.__doc__ or "")
+
+
+def test_a_quick_reply_routes_by_its_payload_not_its_text(bot: Bot, calls: Calls) -> None:
+    bot.on_message(quick_reply="COLOR_RED")(calls.handler("red"))
+    bot.fallback(calls.handler("fallback"))
+    assert routed(bot, text("Red", quick_reply={"payload": "COLOR_RED"})) == "red"
+    assert routed(bot, text("Red", quick_reply={"payload": "COLOR_BLUE"})) == "fallback"
+    assert routed(bot, text("COLOR_RED")) == "fallback"  # typed, not tapped
+
+
+def test_a_route_without_conditions_takes_any_message(bot: Bot, calls: Calls) -> None:
+    bot.on_message()(calls.handler("any"))
+    sticker = text(
+        None, attachments=[{"type": "image", "payload": {"sticker_id": 369239263222822}}]
+    )
+    assert routed(bot, sticker) == "any"
+    assert routed(bot, text("hello")) == "any"
+
+
+def test_postbacks_route_by_exact_payload(bot: Bot, calls: Calls) -> None:
+    bot.on_postback("GET_STARTED")(calls.handler("start"))
+    bot.on_postback("LOG_OUT")(calls.handler("logout"))
+    bot.on_message(text="LOG_OUT")(calls.handler("text"))
+    assert routed(bot, postback("GET_STARTED")) == "start"
+    assert routed(bot, postback("LOG_OUT")) == "logout"
+    assert routed(bot, postback("log_out")) is None  # payloads are exact, unlike texts
+
+
+def test_registering_a_payload_again_replaces_its_handler(bot: Bot, calls: Calls) -> None:
+    bot.on_postback("LOG_OUT")(calls.handler("old"))
+    bot.on_postback("LOG_OUT")(calls.handler("new"))
+    assert routed(bot, postback("LOG_OUT")) == "new"
+
+
+def test_unmatched_messages_and_postbacks_go_to_the_fallback(bot: Bot, calls: Calls) -> None:
+    bot.on_message(text="likes")(calls.handler("likes"))
+    bot.on_postback("LOG_OUT")(calls.handler("logout"))
+    assert routed(bot, text("hello")) is None
+    assert routed(bot, postback("OTHER")) is None
+    bot.fallback(calls.handler("fallback"))
+    assert routed(bot, text("hello")) == "fallback"
+    assert routed(bot, postback("OTHER")) == "fallback"
+    assert routed(bot, postback(None)) == "fallback"
+    assert routed(bot, text("likes")) == "likes"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"delivery": {"mids": ["m1"], "watermark": 1000}}, id="delivery"),
+        pytest.param({"read": {"watermark": 1000}}, id="read"),
+        pytest.param({"reaction": {"mid": "m1", "action": "react", "emoji": "👍"}}, id="reaction"),
+        pytest.param({"optin": {"ref": "x"}}, id="optin"),
+        pytest.param({"referral": {"ref": "ad", "source": "ADS"}}, id="referral"),
+        pytest.param({"account_linking": {"status": "unlinked"}}, id="account_linking"),
+        pytest.param({"something_new": {"x": 1}}, id="unknown"),
+    ],
+)
+async def test_events_other_than_messages_and_postbacks_are_ignored(
+    bot: Bot, calls: Calls, dispatcher: Dispatcher, fields: dict[str, Any]
+) -> None:
+    bot.on_message()(calls.handler("any"))
+    bot.fallback(calls.handler("fallback"))
+    ignored = event(**fields)
+    assert bot.route(ignored) is None
+    await dispatcher.handle(ignored)
+    assert calls.log == []
+
+
+async def test_echoes_of_the_pages_own_messages_are_ignored(
+    bot: Bot, calls: Calls, dispatcher: Dispatcher
+) -> None:
+    bot.on_message()(calls.handler("any"))
+    echo = MessagingEvent.model_validate(
+        {
+            "sender": {"id": PAGE_ID},
+            "recipient": {"id": "alice"},
+            "timestamp": 1000,
+            "message": {"mid": "m1", "text": "likes", "is_echo": True, "app_id": 1},
+        }
+    )
+    await dispatcher.handle(echo)
+    assert calls.log == []
+
+
+# -- the dispatcher --------------------------------------------------------------------------
+
+
+async def test_handle_gives_the_handler_a_context_for_the_person(
+    bot: Bot, calls: Calls, dispatcher: Dispatcher
+) -> None:
+    bot.on_message(text="likes")(calls.handler("likes"))
+    incoming = text(" likes ", psid="alice")
+    await dispatcher.handle(incoming)
+    [(name, ctx)] = calls.log
+    assert name == "likes"
+    assert (ctx.page_id, ctx.psid, ctx.event, ctx.text) == (PAGE_ID, "alice", incoming, " likes ")
+    assert ctx.grant is None
+    assert not ctx.has_scopes("user_likes")
+
+
+async def test_handle_gives_the_context_the_persons_active_grant(
+    bot: Bot, calls: Calls, dispatcher: Dispatcher, store: Store
+) -> None:
+    bot.on_postback("GO")(calls.handler("go"))
+    await grant(store, "alice", granted=("email",))
+    newest = await grant(store, "alice", granted=("email", "user_likes"))
+    await grant(store, "bob", granted=("email",))
+    await dispatcher.handle(postback("GO", psid="alice"))
+    [(_, ctx)] = calls.log
+    assert ctx.grant is not None
+    assert (ctx.grant.id, ctx.grant.psid) == (newest.id, "alice")
+    assert ctx.has_scopes("email", "user_likes")
+
+
+async def test_an_event_without_a_sender_is_ignored(
+    bot: Bot, calls: Calls, dispatcher: Dispatcher
+) -> None:
+    bot.on_message()(calls.handler("any"))
+    anonymous = MessagingEvent.model_validate(
+        {
+            "sender": {"user_ref": "ref-1"},
+            "recipient": {"id": PAGE_ID},
+            "timestamp": 1,
+            "message": {"mid": "m1", "text": "hi"},
+        }
+    )
+    await dispatcher.handle(anonymous)
+    assert calls.log == []
+
+
+async def test_a_handlers_error_reaches_the_caller_so_the_inbox_retries(
+    bot: Bot, dispatcher: Dispatcher
+) -> None:
+    @bot.fallback
+    async def broken(ctx: Context) -> None:
+        raise RuntimeError("bot bug")
+
+    with pytest.raises(RuntimeError, match="bot bug"):
+        await dispatcher.handle(text("hi"))
+
+
+async def test_login_succeeded_passes_the_declined_scopes(
+    bot: Bot, dispatcher: Dispatcher, store: Store
+) -> None:
+    seen: list[tuple[str, Context, tuple[str, ...]]] = []
+
+    @bot.on_login
+    async def first(ctx: Context, declined: tuple[str, ...]) -> None:
+        seen.append(("first", ctx, declined))
+
+    @bot.on_login
+    async def second(ctx: Context, declined: tuple[str, ...]) -> None:
+        seen.append(("second", ctx, declined))
+
+    record = await grant(
+        store, "alice", granted=("email", "public_profile"), declined=("user_likes",)
+    )
+    await dispatcher.login_succeeded(record, ("email", "user_likes", "user_posts"))
+    assert [(name, declined) for name, _, declined in seen] == [
+        ("first", ("user_likes", "user_posts")),
+        ("second", ("user_likes", "user_posts")),
+    ]
+    ctx = seen[0][1]
+    assert (ctx.page_id, ctx.psid, ctx.event, ctx.grant) == (PAGE_ID, "alice", None, record)
+
+    seen.clear()
+    await dispatcher.login_succeeded(record, ("email",))
+    assert [declined for _, _, declined in seen] == [(), ()]
+
+
+class Reason(StrEnum):
+    ACCESS_DENIED = "access_denied"
+
+
+async def test_login_failed_passes_the_reason(
+    bot: Bot, dispatcher: Dispatcher, store: Store
+) -> None:
+    seen: list[tuple[Context, str]] = []
+
+    @bot.on_login_failed
+    async def failed(ctx: Context, reason: str) -> None:
+        seen.append((ctx, reason))
+
+    await dispatcher.login_failed(PAGE_ID, "alice", Reason.ACCESS_DENIED)
+    earlier = await grant(store, "bob")
+    await dispatcher.login_failed(PAGE_ID, "bob", "state_expired")
+    [(alice, alice_reason), (bob, bob_reason)] = seen
+    assert (alice.psid, alice.grant, alice_reason) == ("alice", None, "access_denied")
+    assert type(alice_reason) is str
+    # A failed re-request leaves the earlier grant in place, and the handler can see it.
+    assert (bob.psid, bob_reason) == ("bob", "state_expired")
+    assert bob.grant is not None
+    assert bob.grant.id == earlier.id
+
+
+async def test_login_outcomes_without_handlers_are_fine(
+    dispatcher: Dispatcher, store: Store
+) -> None:
+    record = await grant(store)
+    await dispatcher.login_succeeded(record, ("user_likes",))
+    await dispatcher.login_failed(PAGE_ID, "alice", "access_denied")
