@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 from datetime import UTC, datetime, timedelta
 
@@ -154,3 +156,37 @@ async def test_release_returns_claimed_events_without_counting_an_attempt(store:
     again = await store.inbox_claim(datetime.now(UTC), 10)
     assert [item.event_key for item in again] == ["k1", "k2"]
     assert [item.attempts for item in again] == [1, 1]
+
+
+async def test_many_concurrent_deliveries_all_get_stored(
+    backend_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    import botperms.store.database as database_module
+    from botperms.store import Database, NewInboxItem, Store, TokenCipher, new_key
+
+    # A short busy timeout: without our own queueing, SQLite writers racing for the lock
+    # would give up (StorageUnavailable) instead of waiting their turn.
+    monkeypatch.setattr(database_module, "SQLITE_BUSY_TIMEOUT_MS", 20)
+    database = Database(backend_url)
+    await database.migrate()
+    store = Store(database, TokenCipher([new_key()]))
+    try:
+
+        async def deliver(n: int) -> int:
+            item = NewInboxItem(
+                event_key=f"c{n}",
+                page_id="p",
+                psid=f"u{n}",
+                kind="message",
+                payload={},
+                event_time=n,
+            )
+            return await store.inbox_add([item])
+
+        added = await asyncio.gather(*(deliver(n) for n in range(60)))
+        assert sum(added) == 60
+        assert await store.inbox_counts() == {"pending": 60}
+    finally:
+        await database.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -85,6 +87,10 @@ class Database:
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False
         )
+        # SQLite lets one writer in at a time and makes the others poll with growing sleeps,
+        # which under concurrent webhooks starves some of them for seconds. Queueing our own
+        # transactions on a fair lock first means each waits only for those ahead of it.
+        self._sqlite_turn: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
 
     @property
     def dialect(self) -> str:
@@ -113,7 +119,11 @@ class Database:
         Driver errors meaning "no database" come out as `StorageUnavailable`.
         """
         with storage_errors():
-            async with self.sessions.begin() as session:
+            if self._sqlite_turn is None:
+                async with self.sessions.begin() as session:
+                    yield session
+                return
+            async with self._sqlite_turn, self.sessions.begin() as session:
                 yield session
 
     def __repr__(self) -> str:

@@ -30,27 +30,29 @@ class InboxRepository(Repository):
         if not items:
             return 0
         now = utcnow()
-        added = 0
+        rows = [
+            {
+                "event_key": item.event_key,
+                "page_id": item.page_id,
+                "psid": item.psid,
+                "kind": item.kind,
+                "payload": item.payload,
+                "event_time": item.event_time,
+                "received_at": now,
+                "status": "pending",
+                "attempts": 0,
+            }
+            for item in items
+        ]
+        # One multi-row statement: a delivery of many events costs one round trip.
+        statement = (
+            self._insert(InboxEvent)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["page_id", "event_key"])
+        )
         async with self._tx(session) as tx:
-            for item in items:
-                statement = (
-                    self._insert(InboxEvent)
-                    .values(
-                        event_key=item.event_key,
-                        page_id=item.page_id,
-                        psid=item.psid,
-                        kind=item.kind,
-                        payload=item.payload,
-                        event_time=item.event_time,
-                        received_at=now,
-                        status="pending",
-                        attempts=0,
-                    )
-                    .on_conflict_do_nothing(index_elements=["page_id", "event_key"])
-                )
-                result = await tx.execute(statement)
-                added += result.rowcount  # type: ignore[attr-defined]
-        return added
+            result = await tx.execute(statement)
+            return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def inbox_claim(
         self, now: datetime, limit: int, *, session: AsyncSession | None = None

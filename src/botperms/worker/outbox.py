@@ -64,6 +64,7 @@ class OutboxWorker:
                 # retry can fix it, and raising would leave it due on every pass.
                 log.warning("outbox.dead", item_id=item.id, psid=item.psid, reason=str(exc))
                 await self.store.outbox_dead(item.id, f"invalid message: {exc}"[:500])
+                OUTBOX.labels("dead").inc()
                 return
             await self.store.outbox_sent(item.id, message_id)
             OUTBOX.labels("sent").inc()
