@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import asyncio
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from botperms.store import Database, InboxItem, NewInboxItem, Store, TokenCipher
 
