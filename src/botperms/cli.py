@@ -84,6 +84,8 @@ def serve(
         port=port,
         log_level=(log_level or settings.log_level).lower(),
         proxy_headers=True,
+        # Ours (botperms.web.access_log) leaves out query strings, which carry tickets and codes.
+        access_log=False,
     )
 
 

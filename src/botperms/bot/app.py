@@ -118,6 +118,11 @@ class Dispatcher:
 
     async def context(self, page_id: str, psid: str, event: MessagingEvent | None) -> Context:
         grant = await self.runtime.store.active_grant(page_id, psid)
+        if grant is not None and grant.is_expired:
+            # A lapsed token is no grant: handlers see "not logged in" and can ask again.
+            await self.runtime.store.expire_grant(page_id, psid, reason="token_expired")
+            log.info("grant.expired", page_id=page_id, psid=psid)
+            grant = None
         return Context(self.runtime, page_id, psid, event, grant)
 
     async def handle(self, event: MessagingEvent) -> None:

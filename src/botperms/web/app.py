@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -16,6 +17,7 @@ from botperms.bot import Bot
 from botperms.config import Settings
 from botperms.metrics import exposition
 from botperms.web import auth, webhook
+from botperms.web.access_log import AccessLog
 from botperms.web.pages import HERE
 from botperms.web.services import Services
 
@@ -56,6 +58,6 @@ def create_app(
         Route("/metrics", metrics, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(AccessLog)])
     app.state.services = services
     return app

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from botperms.config import Settings
 from botperms.flows import FailureReason
 
 HERE = Path(__file__).parent
@@ -80,6 +82,27 @@ _ERRORS: dict[FailureReason, tuple[str, str]] = {
 }
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy(settings: Settings) -> str:
+    """Scripts only from us and the Extensions SDK; forms only to us and the Login dialog;
+    framing only by Messenger/Facebook (messenger.com shows webviews in a frame)."""
+    www = _origin(settings.www_url)
+    return "; ".join(
+        [
+            f"script-src 'self' {_origin(settings.extensions_sdk_url)}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            f"form-action 'self' {www}",
+            "frame-ancestors 'self' https://www.messenger.com https://www.facebook.com "
+            f"{www} {_origin(settings.m_me_url)}",
+        ]
+    )
+
+
 def render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
@@ -87,6 +110,9 @@ def render(
     # Pages that carry tickets never leak them through the Referer to other sites.
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        request.app.state.services.settings
+    )
     return response
 
 

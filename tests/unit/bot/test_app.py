@@ -295,3 +295,27 @@ async def test_login_outcomes_without_handlers_are_fine(
     record = await grant(store)
     await dispatcher.login_succeeded(record, ("user_likes",))
     await dispatcher.login_failed(PAGE_ID, "alice", "access_denied")
+
+
+async def test_an_expired_grant_is_no_grant_and_is_marked_expired(
+    bot: Bot, calls: Calls, dispatcher: Dispatcher, store: Store
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    bot.on_postback("GO")(calls.handler("go"))
+    await store.save_grant(
+        page_id=PAGE_ID,
+        psid="alice",
+        asid="asid-1",
+        access_token="EAAexpiredtoken0123456789",
+        scopes_granted=["user_likes"],
+        scopes_declined=[],
+        expires_at=datetime.now(UTC) - timedelta(minutes=1),
+        data_access_expires_at=None,
+        flow="web",
+    )
+    await dispatcher.handle(postback("GO", psid="alice"))
+    [(_, ctx)] = calls.log
+    assert ctx.grant is None
+    assert not ctx.has_scopes("user_likes")
+    assert await store.active_grant(PAGE_ID, "alice") is None

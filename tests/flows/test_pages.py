@@ -1,0 +1,37 @@
+"""What every page a person sees carries, and what the logs never do."""
+
+from __future__ import annotations
+
+import httpx
+import structlog
+
+
+async def test_access_log_leaves_out_query_strings(client: httpx.AsyncClient) -> None:
+    with structlog.testing.capture_logs() as logs:
+        await client.get("/auth/start", params={"ticket": "SECRET-TICKET-VALUE"})
+        await client.get("/auth/callback", params={"code": "SECRET-CODE", "state": "S"})
+    http = [entry for entry in logs if entry["event"] == "http"]
+    assert [(e["path"], e["status"]) for e in http] == [
+        ("/auth/start", 400),
+        ("/auth/callback", 401),
+    ]
+    assert "SECRET" not in repr(logs)
+
+
+async def test_pages_carry_security_headers(client: httpx.AsyncClient) -> None:
+    page = await client.get("/auth/start", params={"ticket": "x"})
+    assert page.headers["referrer-policy"] == "no-referrer"
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self' https://connect.facebook.net" in csp
+    assert "form-action 'self' https://fakebook.invalid" in csp
+    assert "object-src 'none'" in csp
+
+
+async def test_health_and_metrics(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    metrics = await client.get("/metrics")
+    assert metrics.status_code == 200
+    assert (
+        "botperms_webhook_requests_total" in metrics.text
+        or "botperms_webhook_requests" in metrics.text
+    )
