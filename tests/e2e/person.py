@@ -78,6 +78,19 @@ class Person:
         return await self.wait_for_reply(before, f"the bot's answer to {text!r}")
 
     # -- the browser ----------------------------------------------------------------------
+    async def start(self, url: str, *, user_agent: str) -> str:
+        """Confirm page → Continue with Facebook; returns the Login dialog URL."""
+        headers = {"User-Agent": user_agent}
+        confirm = await self.http.get(url, headers=headers)
+        assert confirm.status_code == 200, confirm.text
+        form = parse_forms(confirm.text)[0]
+        started = await self.http.post(
+            urljoin(url, form.action), data=dict(form.fields), headers=headers
+        )
+        assert started.status_code == 303, started.text
+        location: str = started.headers["location"]
+        return location
+
     async def open_login(
         self,
         url: str,
@@ -88,14 +101,7 @@ class Person:
     ) -> httpx.Response:
         """Confirm page → Continue → Facebook dialog → Continue/Cancel → our callback."""
         headers = {"User-Agent": user_agent}
-        confirm = await self.http.get(url, headers=headers)
-        assert confirm.status_code == 200, confirm.text
-        form = parse_forms(confirm.text)[0]
-        started = await self.http.post(
-            urljoin(url, form.action), data=dict(form.fields), headers=headers
-        )
-        assert started.status_code == 303, started.text
-        dialog_url = started.headers["location"]
+        dialog_url = await self.start(url, user_agent=user_agent)
         callback_url = await self.use_dialog(dialog_url, headers, grant=grant, cancel=cancel)
         return await self.http.get(callback_url, headers=headers)
 

@@ -27,21 +27,11 @@ def attempts(stack: Stack) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
-async def start(person: Person, url: str) -> str:
-    """Confirm page → Continue; returns the Facebook dialog URL."""
-    confirm = await person.http.get(url, headers=HEADERS)
-    form = parse_forms(confirm.text)[0]
-    started = await person.http.post(url.split("?")[0], data=dict(form.fields), headers=HEADERS)
-    assert started.status_code == 303, started.text
-    location: str = started.headers["location"]
-    return location
-
-
 async def test_replayed_callback_is_refused_and_changes_nothing(
     stack: Stack, client: httpx.AsyncClient
 ) -> None:
     person = await Person.pick(stack, client)
-    dialog = await start(person, await prompt_url(person))
+    dialog = await person.start(await prompt_url(person), user_agent=DESKTOP_CHROME)
     callback = await person.use_dialog(dialog, HEADERS)
     first = await client.get(callback, headers=HEADERS)
     assert first.status_code == 200
@@ -58,7 +48,7 @@ async def test_callback_in_another_browser_is_refused(
 ) -> None:
     person = await Person.pick(stack, client)
     url = await prompt_url(person)
-    dialog = await start(person, url)
+    dialog = await person.start(url, user_agent=DESKTOP_CHROME)
     callback = await person.use_dialog(dialog, HEADERS)
     before = len(await person.received())
     async with httpx.AsyncClient() as stranger:  # no cookie from /auth/start
@@ -111,7 +101,7 @@ async def test_used_ticket_is_refused_and_a_fresh_link_is_sent(
 ) -> None:
     person = await Person.pick(stack, client)
     url = await prompt_url(person)
-    await start(person, url)
+    await person.start(url, user_agent=DESKTOP_CHROME)
     before = len(await person.received())
     confirm = await client.get(url, headers=HEADERS)
     form = parse_forms(confirm.text)[0]
@@ -202,7 +192,7 @@ async def test_error_pages_never_show_tokens_or_secrets(
 ) -> None:
     person = await Person.pick(stack, client)
     url = await prompt_url(person)
-    dialog = await start(person, url)
+    dialog = await person.start(url, user_agent=DESKTOP_CHROME)
     callback = await person.use_dialog(dialog, HEADERS)
     await client.get(callback, headers=HEADERS)
     replay = await client.get(callback, headers=HEADERS)

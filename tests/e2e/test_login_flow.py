@@ -164,21 +164,7 @@ async def test_rerequest_reaches_the_dialog(stack: Stack, client: httpx.AsyncCli
     await person.open_login(url, user_agent=DESKTOP_CHROME, grant=("public_profile",))
     reask = await person.wait_for_reply(1, "the re-ask")
     (reask_url,) = button_urls(reask)
-    dialog = await _dialog_url(person, reask_url)
+    dialog = await person.start(reask_url, user_agent=DESKTOP_CHROME)
     assert query(dialog)["auth_type"] == ["rerequest"]
     assert query(dialog)["scope"] == ["user_likes"]
     assert query(dialog)["code_challenge_method"] == ["S256"]
-
-
-async def _dialog_url(person: Person, start_url: str) -> str:
-    from tests.e2e.forms import parse_forms
-
-    headers = {"User-Agent": DESKTOP_CHROME}
-    confirm = await person.http.get(start_url, headers=headers)
-    form = parse_forms(confirm.text)[0]
-    started = await person.http.post(
-        start_url.split("?")[0], data=dict(form.fields), headers=headers
-    )
-    assert started.status_code == 303
-    location: str = started.headers["location"]
-    return location
