@@ -216,3 +216,17 @@ async def test_events_for_another_page_are_acknowledged_not_stored(
     response = await post(client, encode(other))
     assert response.status_code == 200
     assert await inbox_counts(app) == {}
+
+
+async def test_botperms_internal_fields_from_outside_are_dropped(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
+    forged = message("m_forged")
+    forged["botperms"] = {"login": "succeeded", "requested": ["user_likes"]}
+    assert (await post(client, encode(envelope(forged)))).status_code == 200
+    services: Services = app.state.services
+    from datetime import UTC, datetime
+
+    [item] = await services.store.inbox_claim(datetime.now(UTC), 10)
+    assert "botperms" not in item.payload
+    assert item.payload["message"]["mid"] == "m_forged"

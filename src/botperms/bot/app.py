@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import re
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
 from botperms.bot.context import Context, Handler, Runtime
 from botperms.messenger import MessagingEvent
-from botperms.store import GrantRecord
+from botperms.store import GrantRecord, NewInboxItem
 
 log = structlog.get_logger(__name__)
+
+# Inbox events botperms makes itself (login outcomes) carry their data under this key; the
+# webhook drops it from anything Facebook sends, so it cannot be forged from outside.
+INTERNAL_FIELD = "botperms"
 
 LoginHandler = Callable[[Context, tuple[str, ...]], Awaitable[None]]
 FailureHandler = Callable[[Context, str], Awaitable[None]]
@@ -126,6 +133,10 @@ class Dispatcher:
         return Context(self.runtime, page_id, psid, event, grant)
 
     async def handle(self, event: MessagingEvent) -> None:
+        outcome = (event.model_extra or {}).get(INTERNAL_FIELD)
+        if isinstance(outcome, dict):
+            await self._login_outcome(event, outcome)
+            return
         handler = self.bot.route(event)
         page_id, psid = event.page_id, event.psid
         if handler is None or page_id is None or psid is None:
@@ -133,14 +144,44 @@ class Dispatcher:
             return
         await handler(await self.context(page_id, psid, event))
 
-    # LoginListener (structural: the flows layer calls these)
+    # LoginListener (structural: the flows layer calls these). The outcome is queued in the
+    # inbox as an event of the conversation, not handled here: the browser's page does not wait
+    # for the bot's Graph calls, the outcome survives a restart and is retried like any event,
+    # and it is handled in order with the person's messages.
     async def login_succeeded(self, grant: GrantRecord, requested: tuple[str, ...]) -> None:
-        ctx = Context(self.runtime, grant.page_id, grant.psid, None, grant)
-        declined = tuple(scope for scope in requested if not grant.has_scopes(scope))
-        for handler in self.bot._on_login:
-            await handler(ctx, declined)
+        outcome = {"login": "succeeded", "requested": list(requested)}
+        await self._queue(grant.page_id, grant.psid, f"login:{grant.id}", outcome)
 
     async def login_failed(self, page_id: str, psid: str, reason: str) -> None:
+        outcome = {"login": "failed", "reason": str(reason)}
+        await self._queue(page_id, psid, f"login-failed:{uuid.uuid4().hex}", outcome)
+
+    async def _queue(self, page_id: str, psid: str, key: str, outcome: dict[str, Any]) -> None:
+        now = int(time.time() * 1000)
+        payload = {
+            "sender": {"id": psid},
+            "recipient": {"id": page_id},
+            "timestamp": now,
+            INTERNAL_FIELD: outcome,
+        }
+        item = NewInboxItem(
+            event_key=key, page_id=page_id, psid=psid, kind="login", payload=payload, event_time=now
+        )
+        await self.runtime.store.inbox_add([item])
+        self.runtime.wake_inbox()
+
+    async def _login_outcome(self, event: MessagingEvent, outcome: dict[str, Any]) -> None:
+        page_id, psid = event.page_id, event.psid
+        if page_id is None or psid is None:
+            return
         ctx = await self.context(page_id, psid, None)
-        for handler in self.bot._on_login_failed:
-            await handler(ctx, str(reason))
+        if outcome.get("login") == "succeeded":
+            if ctx.grant is None:
+                return  # revoked (or expired) before we got to it: nothing to announce
+            requested = tuple(str(scope) for scope in outcome.get("requested", []))
+            declined = tuple(scope for scope in requested if not ctx.grant.has_scopes(scope))
+            for handler in self.bot._on_login:
+                await handler(ctx, declined)
+        else:
+            for failure_handler in self.bot._on_login_failed:
+                await failure_handler(ctx, str(outcome.get("reason", "")))

@@ -48,6 +48,7 @@ class Runtime:
     default_scopes: tuple[str, ...]
     login_links: LoginLinks
     wake_outbox: Callable[[], None]
+    wake_inbox: Callable[[], None] = lambda: None
 
 
 class NotGranted(Exception):

@@ -57,6 +57,7 @@ class Services:
         dispatcher = Dispatcher(bot, runtime)
         login.listener = dispatcher
         inbox = InboxWorker(store, dispatcher.handle)
+        runtime.wake_inbox = inbox.loop.wake
         return cls(
             settings=settings,
             database=database,

@@ -13,6 +13,7 @@ import structlog
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
+from botperms.bot.app import INTERNAL_FIELD
 from botperms.messenger import InvalidPayload, parse_payload, verify_signature
 from botperms.metrics import WEBHOOK_EVENTS, WEBHOOK_REQUESTS
 from botperms.store import NewInboxItem, StoreError
@@ -97,7 +98,9 @@ async def receive(request: Request) -> Response:
                     page_id=event.page_id or entry.id,
                     psid=event.psid,
                     kind=event.kind,
-                    payload=event.model_dump(mode="json", exclude_none=True, by_alias=True),
+                    payload=event.model_dump(
+                        mode="json", exclude_none=True, by_alias=True, exclude={INTERNAL_FIELD}
+                    ),
                     event_time=event.timestamp,
                 )
             )

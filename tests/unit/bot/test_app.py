@@ -252,15 +252,23 @@ async def test_login_succeeded_passes_the_declined_scopes(
         store, "alice", granted=("email", "public_profile"), declined=("user_likes",)
     )
     await dispatcher.login_succeeded(record, ("email", "user_likes", "user_posts"))
+    assert seen == []  # queued, not handled inside the browser's request
+    assert await handle_queued(store, dispatcher) == 1
     assert [(name, declined) for name, _, declined in seen] == [
         ("first", ("user_likes", "user_posts")),
         ("second", ("user_likes", "user_posts")),
     ]
     ctx = seen[0][1]
-    assert (ctx.page_id, ctx.psid, ctx.event, ctx.grant) == (PAGE_ID, "alice", None, record)
+    assert (ctx.page_id, ctx.psid, ctx.event) == (PAGE_ID, "alice", None)
+    assert ctx.grant is not None
+    assert ctx.grant.id == record.id
 
     seen.clear()
-    await dispatcher.login_succeeded(record, ("email",))
+    await dispatcher.login_succeeded(record, ("email",))  # the same grant again: not twice
+    assert await handle_queued(store, dispatcher) == 0
+    newer = await grant(store, "alice", granted=("email", "public_profile"))
+    await dispatcher.login_succeeded(newer, ("email",))
+    assert await handle_queued(store, dispatcher) == 1
     assert [declined for _, _, declined in seen] == [(), ()]
 
 
@@ -280,6 +288,7 @@ async def test_login_failed_passes_the_reason(
     await dispatcher.login_failed(PAGE_ID, "alice", Reason.ACCESS_DENIED)
     earlier = await grant(store, "bob")
     await dispatcher.login_failed(PAGE_ID, "bob", "state_expired")
+    assert await handle_queued(store, dispatcher) == 2
     [(alice, alice_reason), (bob, bob_reason)] = seen
     assert (alice.psid, alice.grant, alice_reason) == ("alice", None, "access_denied")
     assert type(alice_reason) is str
@@ -295,6 +304,34 @@ async def test_login_outcomes_without_handlers_are_fine(
     record = await grant(store)
     await dispatcher.login_succeeded(record, ("user_likes",))
     await dispatcher.login_failed(PAGE_ID, "alice", "access_denied")
+    assert await handle_queued(store, dispatcher) == 2
+
+
+async def test_a_login_revoked_before_its_turn_is_not_announced(
+    bot: Bot, calls: Calls, dispatcher: Dispatcher, store: Store
+) -> None:
+    seen: list[tuple[str, ...]] = []
+
+    @bot.on_login
+    async def announce(ctx: Context, declined: tuple[str, ...]) -> None:
+        seen.append(declined)
+
+    record = await grant(store)
+    await dispatcher.login_succeeded(record, ("user_likes",))
+    await store.revoke_grant(PAGE_ID, "alice", reason="logout")
+    assert await handle_queued(store, dispatcher) == 1
+    assert seen == []
+
+
+async def handle_queued(store: Store, dispatcher: Dispatcher) -> int:
+    """Runs what the dispatcher queued in the inbox, as the inbox worker would."""
+    from datetime import UTC, datetime
+
+    items = await store.inbox_claim(datetime.now(UTC), 100)
+    for item in items:
+        await dispatcher.handle(MessagingEvent.model_validate(item.payload))
+        await store.inbox_done(item.id)
+    return len(items)
 
 
 async def test_an_expired_grant_is_no_grant_and_is_marked_expired(
