@@ -209,7 +209,7 @@ async def test_desktop_tab_not_opened_by_script_shows_the_way_back(
     await expect(page.locator("#closing")).to_be_hidden()
     link = page.locator("#back")
     await expect(link).to_be_visible()
-    await expect(link).to_have_text("go back to Messenger")
+    await expect(link).to_have_text("Back to Messenger")
     await expect(link).to_have_attribute("href", back)
     assert not page.is_closed()
 
