@@ -5,7 +5,7 @@ Run it with ``botperms serve`` (it is the default bot) or try it in ``botperms d
 
 from __future__ import annotations
 
-from botperms.bot import Bot, Context
+from botperms import Bot, Context
 from botperms.graph import GraphError, InvalidTokenError, get_likes
 
 bot = Bot(name="likes")
