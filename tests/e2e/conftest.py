@@ -83,7 +83,12 @@ def fakebook_config(bot_port: int, fakebook_url: str, **overrides: Any) -> Fakeb
 def make_stack(tmp_path: Path) -> Iterator[Callable[..., Stack]]:
     started: list[ServerThread] = []
 
-    def make(bot_overrides: dict[str, Any] | None = None, **fb_overrides: Any) -> Stack:
+    def make(
+        bot_overrides: dict[str, Any] | None = None,
+        *,
+        run_workers: bool = True,
+        **fb_overrides: Any,
+    ) -> Stack:
         bot_port, fb_port = free_port(), free_port()
         fb_url = f"http://127.0.0.1:{fb_port}"
         db_path = tmp_path / "botperms.db"
@@ -92,7 +97,7 @@ def make_stack(tmp_path: Path) -> Iterator[Callable[..., Stack]]:
             create_fakebook(fakebook_config(bot_port, fb_url, **fb_overrides)), fb_port
         )
         started.append(fakebook.start())
-        bot = ServerThread(create_app(settings, example_bot), bot_port)
+        bot = ServerThread(create_app(settings, example_bot, run_workers=run_workers), bot_port)
         started.append(bot.start())
         return Stack(settings, bot, fakebook, db_path)
 
