@@ -177,3 +177,26 @@ async def test_code_of_another_login_is_refused_by_pkce(harness: Harness) -> Non
         await h.service.callback(mixed, browser_nonce="b2", user_agent=UA)
     assert info.value.reason is FailureReason.GRAPH_ERROR
     assert await h.store.active_grant(h.settings.page_id, h.psid) is None
+
+
+async def test_a_storage_failure_saves_nothing(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botperms.store import StorageUnavailable
+
+    h = harness
+    params = await through_dialog(h, await begin(h), grant=("user_likes",))
+
+    async def disk_full(*args: object, **kwargs: object) -> GrantRecord:
+        raise StorageUnavailable("the database is unavailable (database or disk is full)")
+
+    monkeypatch.setattr(h.store, "save_grant", disk_full)
+    with pytest.raises(FlowError) as info:
+        await h.service.callback(params, browser_nonce="browser-1", user_agent=UA)
+    assert info.value.reason is FailureReason.STORAGE_ERROR
+    assert info.value.http_status == 503
+    with sqlite3.connect(h.db_path) as db:
+        # The person's row written just before in the same transaction was rolled back too.
+        assert db.execute("SELECT COUNT(*) FROM messenger_users").fetchone() == (0,)
+        assert db.execute("SELECT COUNT(*) FROM grants").fetchone() == (0,)
+    assert h.listener.failed == [(h.settings.page_id, h.psid, FailureReason.STORAGE_ERROR)]

@@ -259,18 +259,23 @@ class LoginService:
         except GraphError as exc:
             raise FlowError(FailureReason.GRAPH_ERROR, str(exc)) from None
         try:
-            await self.store.upsert_user(attempt.page_id, attempt.psid, asid=info.user_id)
-            grant = await self.store.save_grant(
-                page_id=attempt.page_id,
-                psid=attempt.psid,
-                asid=info.user_id,
-                access_token=token,
-                scopes_granted=list(permissions.granted),
-                scopes_declined=list(permissions.declined),
-                expires_at=info.expires_at,
-                data_access_expires_at=info.data_access_expires_at,
-                flow=attempt.flow,
-            )
+            # One transaction: the person's ASID and their grant are stored together or not at all.
+            async with self.store.db.session() as session:
+                await self.store.upsert_user(
+                    attempt.page_id, attempt.psid, asid=info.user_id, session=session
+                )
+                grant = await self.store.save_grant(
+                    page_id=attempt.page_id,
+                    psid=attempt.psid,
+                    asid=info.user_id,
+                    access_token=token,
+                    scopes_granted=list(permissions.granted),
+                    scopes_declined=list(permissions.declined),
+                    expires_at=info.expires_at,
+                    data_access_expires_at=info.data_access_expires_at,
+                    flow=attempt.flow,
+                    session=session,
+                )
         except StoreError as exc:
             raise FlowError(FailureReason.STORAGE_ERROR, str(exc)) from None
         log.info(
