@@ -100,8 +100,15 @@ def demo(
     """Run the bot against fakebook on 127.0.0.1: no Facebook account, no network."""
     from botperms.demo import prepare, run_demo
 
-    settings, config_path = prepare(port, fakebook_port, data_dir)
-    sys.exit(asyncio.run(run_demo(settings, config_path, fakebook_port)))
+    try:
+        settings, config_path = prepare(port, fakebook_port, data_dir)
+        code = asyncio.run(run_demo(settings, config_path, fakebook_port))
+    except KeyboardInterrupt:
+        code = 0  # Ctrl-C is how a demo ends; both servers are already down
+    except RuntimeError as exc:  # a port in use, or fakebook did not come up
+        console.print(f"[bold red]The demo could not start:[/] {exc}")
+        code = 1
+    sys.exit(code)
 
 
 @app.command()
@@ -132,3 +139,7 @@ def db_upgrade() -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import socket
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -91,8 +92,18 @@ async def _wait_until_up(
     raise RuntimeError(f"fakebook did not answer at {url} within {seconds:.0f}s")
 
 
+def _check_free(port: int, option: str) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise RuntimeError(f"port {port} is in use (choose another with {option})") from None
+
+
 def prepare(port: int, fakebook_port: int, data_dir: str) -> tuple[Settings, Path]:
     """Demo secrets, bot settings and fakebook's config file in ``data_dir``."""
+    _check_free(port, "--port")
+    _check_free(fakebook_port, "--fakebook-port")
     folder = Path(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     fakebook_url = f"http://127.0.0.1:{fakebook_port}"
@@ -130,7 +141,10 @@ async def run_demo(settings: Settings, config_path: Path, fakebook_port: int) ->
         while not server.started and not serving.done():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         if serving.done():
-            console.print(f"[bold red]The bot could not start at {settings.public_url}.[/]")
+            console.print(
+                f"[bold red]The bot could not start at {settings.public_url}[/] "
+                "(is the port in use? try --port)."
+            )
             return 1
         async with httpx.AsyncClient() as client:
             verified = await client.post(f"{fakebook_url}/_fakebook/webhook/verify", timeout=10)
@@ -140,9 +154,10 @@ async def run_demo(settings: Settings, config_path: Path, fakebook_port: int) ->
                 f"[bold]Open the Messenger simulator:[/] [link]{fakebook_url}/chat[/link]\n\n"
                 "Say hi, tap [bold]Log in with Facebook[/], allow [bold]user_likes[/], and the bot "
                 "lists the pages you like.\n"
-                f"Bot: {settings.public_url}   fakebook: {fakebook_url}   "
-                f"webhook verified: {'yes' if ok else 'NO'}\n"
-                f"Data: {config_path.parent.resolve()}\n\nPress Ctrl-C to stop.",
+                f"Bot:      {settings.public_url}\n"
+                f"fakebook: {fakebook_url}\n"
+                f"Webhook verified: {'yes' if ok else 'NO (see the bot log)'}\n"
+                f"Data:     {config_path.parent.resolve()}\n\nPress Ctrl-C to stop.",
                 title="botperms demo",
             )
         )

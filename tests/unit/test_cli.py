@@ -90,3 +90,16 @@ def test_help_explains_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("serve", "demo", "keygen", "db"):
         assert command in result.output
+
+
+def test_demo_on_a_busy_port_says_which_and_how_to_change_it(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(app, ["demo", "--port", str(port), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"port {port} is in use" in result.output
+    assert "--port" in result.output
