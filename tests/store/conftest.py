@@ -8,7 +8,6 @@ on SQLite alone.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -17,17 +16,7 @@ from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from botperms.store import Database, Store, TokenCipher, new_key
-
-POSTGRES_URL_ENV = "BOTPERMS_TEST_POSTGRES_URL"
-
-
-def _postgres_server_url() -> str:
-    url = os.environ.get(POSTGRES_URL_ENV, "").strip()
-    if url:
-        return url
-    if os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}:
-        pytest.fail(f"{POSTGRES_URL_ENV} is not set; CI must run the PostgreSQL store tests")
-    pytest.skip(f"{POSTGRES_URL_ENV} is not set")
+from tests.postgres import postgres_server_url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -36,7 +25,7 @@ async def backend_url(request: pytest.FixtureRequest, tmp_path: object) -> Async
         # A directory that does not exist yet: Database must create it.
         yield f"sqlite+aiosqlite:///{tmp_path}/data/botperms.db"
         return
-    server = make_url(_postgres_server_url())
+    server = make_url(postgres_server_url())
     name = f"botperms_test_{uuid.uuid4().hex[:16]}"
     admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
     try:
