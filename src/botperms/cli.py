@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+tokens_app = typer.Typer(help="Stored token commands.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
 console = Console(stderr=True)
 
 
@@ -135,6 +137,41 @@ def db_upgrade() -> None:
 
     asyncio.run(run())
     console.print("[green]Database is up to date.[/]")
+
+
+@tokens_app.command("rotate")
+def tokens_rotate() -> None:
+    """Re-encrypt every stored token under the first key of BOTPERMS_TOKEN_KEYS.
+
+    Put a new key (botperms keygen) first in BOTPERMS_TOKEN_KEYS, run this, then remove the
+    old keys from the list.
+    """
+    from botperms.store import Database, Store, StoreError, TokenCipher, TokenDecryptError
+
+    settings = load_settings()
+
+    async def run() -> int:
+        database = Database(settings.database_url)
+        cipher = TokenCipher([key.get_secret_value() for key in settings.token_keys])
+        try:
+            await database.migrate()
+            return await Store(database, cipher).reencrypt_tokens()
+        finally:
+            await database.dispose()
+
+    try:
+        with console.status("Re-encrypting stored tokens…"):
+            count = asyncio.run(run())
+    except TokenDecryptError:
+        console.print(
+            "[bold red]A stored token matches none of BOTPERMS_TOKEN_KEYS.[/] Keep the "
+            "old key in the list (after the new one) until rotation is done."
+        )
+        raise typer.Exit(1) from None
+    except StoreError as exc:
+        console.print(f"[bold red]The database is unavailable:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]Re-encrypted {count} stored secret(s) under the first key.[/]")
 
 
 def main() -> None:

@@ -103,3 +103,52 @@ def test_demo_on_a_busy_port_says_which_and_how_to_change_it(tmp_path: Path) -> 
     assert result.exit_code == 1
     assert f"port {port} is in use" in result.output
     assert "--port" in result.output
+
+
+def test_tokens_rotate_moves_tokens_to_the_new_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from botperms.store import Database, Store, TokenCipher
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    url = f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+
+    async def seed() -> None:
+        database = Database(url)
+        await database.migrate()
+        await Store(database, TokenCipher([old])).save_grant(
+            page_id="456", psid="1", asid="9", access_token="EAAsecret-token",
+            scopes_granted=["user_likes"], scopes_declined=[], expires_at=None,
+            data_access_expires_at=None, flow="web",
+        )  # fmt: skip
+        await database.dispose()
+
+    async def read_with(keys: list[str]) -> str | None:
+        database = Database(url)
+        try:
+            grant = await Store(database, TokenCipher(keys)).active_grant("456", "1")
+            return grant.access_token if grant else None
+        finally:
+            await database.dispose()
+
+    asyncio.run(seed())
+    env = {
+        "BOTPERMS_APP_ID": "123", "BOTPERMS_APP_SECRET": "s", "BOTPERMS_VERIFY_TOKEN": "v",
+        "BOTPERMS_PAGE_ID": "456", "BOTPERMS_PAGE_TOKEN": "EAAx",
+        "BOTPERMS_PUBLIC_URL": "https://bot.example.com", "BOTPERMS_DATABASE_URL": url,
+    }  # fmt: skip
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+    monkeypatch.setenv("BOTPERMS_TOKEN_KEYS", new)  # the old key forgotten too early
+    refused = runner.invoke(app, ["tokens", "rotate"])
+    assert refused.exit_code == 1
+    assert "matches none" in refused.output
+
+    monkeypatch.setenv("BOTPERMS_TOKEN_KEYS", f"{new},{old}")
+    result = runner.invoke(app, ["tokens", "rotate"])
+    assert result.exit_code == 0, result.output
+    assert "Re-encrypted 1" in result.output
+    assert asyncio.run(read_with([new])) == "EAAsecret-token"  # the old key is no longer needed
