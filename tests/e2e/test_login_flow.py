@@ -46,6 +46,16 @@ def likes_lines(message: dict[str, Any]) -> list[str]:
     return [line for line in message.get("text", "").splitlines() if line.startswith("• ")]
 
 
+async def logged_in(person: Person) -> dict[str, Any]:
+    """Says hi, logs in on a desktop with everything granted; returns the bot's thanks."""
+    url = await prompt_url(person)
+    before = len(await person.received())
+    await person.open_login(url, user_agent=DESKTOP_CHROME)
+    thanks = await person.wait_for_reply(before, "the likes after login")
+    assert thanks["text"].startswith("Thanks")
+    return thanks
+
+
 async def test_desktop_login_lists_likes_and_keeps_the_token_encrypted(
     stack: Stack, client: httpx.AsyncClient
 ) -> None:
@@ -96,11 +106,7 @@ async def test_likes_again_then_logout_forgets_and_revokes(
     stack: Stack, client: httpx.AsyncClient
 ) -> None:
     person = await Person.pick(stack, client)
-    url = await prompt_url(person)
-    before = len(await person.received())
-    await person.open_login(url, user_agent=DESKTOP_CHROME)
-    thanks = await person.wait_for_reply(before, "the post-login likes")
-    assert thanks["text"].startswith("Thanks")
+    await logged_in(person)
     again = await person.say_and_wait("likes")
     assert again["text"].startswith("Pages you like:")
     assert len(likes_lines(again)) == min(10, person.likes_count)

@@ -10,9 +10,9 @@ import httpx
 from botperms.examples.likes_bot import bot as example_bot
 from botperms.web import create_app
 from tests.e2e.conftest import Stack, eventually
-from tests.e2e.person import DESKTOP_CHROME, Person, button_urls
+from tests.e2e.person import Person, button_urls
 from tests.e2e.servers import ServerThread
-from tests.e2e.test_login_flow import grants, prompt_url
+from tests.e2e.test_login_flow import grants, logged_in
 
 
 def inbox_statuses(stack: Stack) -> list[str]:
@@ -45,10 +45,7 @@ async def test_an_expired_token_brings_the_login_prompt_back(
     stack: Stack, client: httpx.AsyncClient
 ) -> None:
     person = await Person.pick(stack, client)
-    url = await prompt_url(person)
-    before = len(await person.received())
-    await person.open_login(url, user_agent=DESKTOP_CHROME)
-    await person.wait_for_reply(before, "the likes after login")
+    await logged_in(person)
     expired = await client.post(f"{stack.fb}/_fakebook/tokens/expire", json={"asid": person.asid})
     assert expired.status_code == 200
     reply = await person.say_and_wait("likes")
@@ -61,10 +58,7 @@ async def test_facebook_failing_on_likes_gets_a_polite_answer(
     stack: Stack, client: httpx.AsyncClient
 ) -> None:
     person = await Person.pick(stack, client)
-    url = await prompt_url(person)
-    before = len(await person.received())
-    await person.open_login(url, user_agent=DESKTOP_CHROME)
-    await person.wait_for_reply(before, "the likes after login")
+    await logged_in(person)
     fault = {
         "path_contains": "/likes",
         "error": {"code": 2, "message": "Service temporarily unavailable", "http_status": 503},
