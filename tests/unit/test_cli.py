@@ -35,18 +35,24 @@ def test_serve_without_settings_names_each_missing_variable() -> None:
     assert "Traceback" not in result.output
 
 
-def test_serve_with_a_malformed_setting_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def set_env(monkeypatch: pytest.MonkeyPatch, **overrides: str) -> None:
+    """A complete, valid configuration, changed where a test says so."""
     env = {
-        "BOTPERMS_APP_ID": "123",
-        "BOTPERMS_APP_SECRET": "s",
-        "BOTPERMS_VERIFY_TOKEN": "v",
-        "BOTPERMS_PAGE_ID": "456",
-        "BOTPERMS_PAGE_TOKEN": "EAAx",
-        "BOTPERMS_PUBLIC_URL": "http://bot.example.com",
-        "BOTPERMS_TOKEN_KEYS": Fernet.generate_key().decode(),
+        "APP_ID": "123",
+        "APP_SECRET": "s",
+        "VERIFY_TOKEN": "v",
+        "PAGE_ID": "456",
+        "PAGE_TOKEN": "EAAx",
+        "PUBLIC_URL": "https://bot.example.com",
+        "TOKEN_KEYS": Fernet.generate_key().decode(),
     }
+    env.update(overrides)
     for key, value in env.items():
-        monkeypatch.setenv(key, value)
+        monkeypatch.setenv(f"BOTPERMS_{key}", value)
+
+
+def test_serve_with_a_malformed_setting_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, PUBLIC_URL="http://bot.example.com")
     result = runner.invoke(app, ["serve"])
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.startswith("BOTPERMS_")]
@@ -57,18 +63,7 @@ def test_serve_with_a_malformed_setting_names_it(monkeypatch: pytest.MonkeyPatch
 
 
 def test_production_refuses_demo_secrets_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    env = {
-        "BOTPERMS_ENV": "production",
-        "BOTPERMS_APP_ID": "123",
-        "BOTPERMS_APP_SECRET": "demo-0123",
-        "BOTPERMS_VERIFY_TOKEN": "v",
-        "BOTPERMS_PAGE_ID": "456",
-        "BOTPERMS_PAGE_TOKEN": "EAAx",
-        "BOTPERMS_PUBLIC_URL": "https://bot.example.com",
-        "BOTPERMS_TOKEN_KEYS": Fernet.generate_key().decode(),
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    set_env(monkeypatch, ENV="production", APP_SECRET="demo-0123")
     result = runner.invoke(app, ["serve"])
     assert result.exit_code == 2
     assert "demo secret" in result.output
@@ -134,13 +129,7 @@ def test_tokens_rotate_moves_tokens_to_the_new_key(
             await database.dispose()
 
     asyncio.run(seed())
-    env = {
-        "BOTPERMS_APP_ID": "123", "BOTPERMS_APP_SECRET": "s", "BOTPERMS_VERIFY_TOKEN": "v",
-        "BOTPERMS_PAGE_ID": "456", "BOTPERMS_PAGE_TOKEN": "EAAx",
-        "BOTPERMS_PUBLIC_URL": "https://bot.example.com", "BOTPERMS_DATABASE_URL": url,
-    }  # fmt: skip
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    set_env(monkeypatch, DATABASE_URL=url)
 
     monkeypatch.setenv("BOTPERMS_TOKEN_KEYS", new)  # the old key forgotten too early
     refused = runner.invoke(app, ["tokens", "rotate"])
