@@ -11,7 +11,16 @@ from sqlalchemy import Connection, inspect
 from botperms.store import Database
 from botperms.store.models import Base
 
-TABLES = {"messenger_users", "grants", "login_attempts", "inbox", "outbox"}
+TABLES = {
+    "messenger_users",
+    "grants",
+    "login_attempts",
+    "inbox",
+    "outbox",
+    "link_codes",
+    "pending_intents",
+    "deletion_requests",
+}
 
 
 def _diffs(connection: Connection) -> list[Any]:

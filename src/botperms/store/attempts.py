@@ -110,6 +110,24 @@ class AttemptRepository(Repository):
                 .execution_options(synchronize_session=False)
             )
 
+    async def cancel_attempts(
+        self, page_id: str, psid: str, *, reason: str, session: AsyncSession | None = None
+    ) -> int:
+        """End the person's logins still in progress (they unlinked or logged out meanwhile).
+
+        They count as consumed, so their callback is refused as a used state and stores
+        nothing. Returns how many were cancelled.
+        """
+        async with self._tx(session) as tx:
+            result = await tx.execute(
+                update(LoginAttempt)
+                .where(LoginAttempt.page_id == page_id, LoginAttempt.psid == psid)
+                .where(LoginAttempt.consumed_at.is_(None))
+                .values(consumed_at=utcnow(), outcome=clip(f"cancelled:{reason}"))
+                .execution_options(synchronize_session=False)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
     async def get_attempt(
         self, state_hash: str, *, session: AsyncSession | None = None
     ) -> LoginAttemptRecord | None:

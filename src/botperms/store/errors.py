@@ -68,3 +68,18 @@ def storage_errors() -> Iterator[None]:
     except (OSError, TimeoutError) as error:
         # asyncpg raises these directly when the server is down or unreachable.
         raise StorageUnavailable(f"cannot connect to the database ({_reason(error)})") from error
+
+
+class LinkCodeRefused(StoreError):
+    """An account-linking authorization_code that confirms nothing.
+
+    `reason` is one of "unknown", "used", "expired", "mismatch" (issued for another person) or
+    "revoked" (its grant ended before the link was confirmed).
+    """
+
+    REASONS = ("unknown", "used", "expired", "mismatch", "revoked")
+
+    def __init__(self, reason: str) -> None:
+        assert reason in self.REASONS, reason
+        super().__init__(f"authorization_code refused: {reason}")
+        self.reason = reason

@@ -65,9 +65,16 @@ class GrantRepository(Repository):
         expires_at: datetime | None,
         data_access_expires_at: datetime | None,
         flow: str,
+        status: str = "active",
         session: AsyncSession | None = None,
     ) -> GrantRecord:
-        """Store a new active grant, marking the person's previous active one "replaced"."""
+        """Store a new grant, marking the person's previous active one "replaced".
+
+        A "pending" grant (account linking, until Messenger's `linked` webhook confirms it)
+        replaces nothing yet: `confirm_link` makes it active.
+        """
+        if status not in ("active", "pending"):
+            raise ValueError(f"a new grant is active or pending, not {status!r}")
         ciphertext = self._cipher.encrypt(access_token)
         expires = None if expires_at is None else aware(expires_at)
         data_expires = None if data_access_expires_at is None else aware(data_access_expires_at)
@@ -77,12 +84,13 @@ class GrantRepository(Repository):
             try:
                 async with self._tx(session) as tx:
                     now = utcnow()
-                    await tx.execute(
-                        update(Grant)
-                        .where(Grant.page_id == page_id, Grant.psid == psid)
-                        .where(Grant.status == "active")
-                        .values(status="replaced", updated_at=now)
-                    )
+                    if status == "active":
+                        await tx.execute(
+                            update(Grant)
+                            .where(Grant.page_id == page_id, Grant.psid == psid)
+                            .where(Grant.status == "active")
+                            .values(status="replaced", updated_at=now)
+                        )
                     row = Grant(
                         page_id=page_id,
                         psid=psid,
@@ -92,7 +100,7 @@ class GrantRepository(Repository):
                         scopes_declined=list(scopes_declined),
                         expires_at=expires,
                         data_access_expires_at=data_expires,
-                        status="active",
+                        status=status,
                         flow=flow,
                         created_at=now,
                         updated_at=now,
@@ -119,8 +127,35 @@ class GrantRepository(Repository):
     async def revoke_grant(
         self, page_id: str, psid: str, *, reason: str, session: AsyncSession | None = None
     ) -> GrantRecord | None:
-        """End the person's active grant; returns it as revoked, or None if there was none."""
-        return await self._end_grant(page_id, psid, "revoked", reason, session)
+        """End the person's active grant; returns it as revoked, or None if there was none.
+
+        Pending (not yet confirmed) account-link grants of the person end too, silently: an
+        unlink or log-out in the middle of linking must not be undone by a late `linked`.
+        """
+        async with self._tx(session) as tx:
+            now = utcnow()
+            await tx.execute(
+                update(Grant)
+                .where(Grant.page_id == page_id, Grant.psid == psid, Grant.status == "pending")
+                .values(status="revoked", updated_at=now, revoked_at=now, revoke_reason=reason)
+                .execution_options(synchronize_session=False)
+            )
+            return await self._end_grant(page_id, psid, "revoked", reason, tx)
+
+    async def revoke_grants_by_asid(
+        self, asid: str, *, reason: str, session: AsyncSession | None = None
+    ) -> list[GrantRecord]:
+        """End every active or pending grant of one app-scoped user (the app was removed)."""
+        async with self._tx(session) as tx:
+            now = utcnow()
+            rows = await tx.scalars(
+                update(Grant)
+                .where(Grant.asid == asid, Grant.status.in_(("active", "pending")))
+                .values(status="revoked", updated_at=now, revoked_at=now, revoke_reason=reason)
+                .returning(Grant)
+                .execution_options(synchronize_session=False)
+            )
+            return sorted((self._grant_record(row) for row in rows), key=lambda g: g.id)
 
     async def expire_grant(
         self, page_id: str, psid: str, *, reason: str, session: AsyncSession | None = None

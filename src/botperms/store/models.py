@@ -161,3 +161,39 @@ class OutboxMessage(Base):
     message_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class LinkCode(Base):
+    __tablename__ = "link_codes"
+    __table_args__ = (Index("ix_link_codes_person", "page_id", "psid"),)
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    grant_id: Mapped[int] = mapped_column(Integer)
+    page_id: Mapped[str] = mapped_column(String(64))
+    psid: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class PendingIntent(Base):
+    __tablename__ = "pending_intents"
+
+    page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    psid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scopes: Mapped[list[str]]
+    event: Mapped[dict[str, Any]]
+    asks: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class DeletionRequest(Base):
+    __tablename__ = "deletion_requests"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    asid_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    erased: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-GRANT_STATUSES = ("active", "revoked", "expired", "replaced")
+GRANT_STATUSES = ("active", "pending", "revoked", "expired", "replaced")
 INBOX_STATUSES = ("pending", "processing", "done", "failed")
 OUTBOX_STATUSES = ("pending", "sent", "dead")
 
@@ -108,3 +108,27 @@ class OutboxItem:
     next_attempt_at: datetime | None = None
     last_error: str | None = None
     message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingIntentRecord:
+    """An event that needed scopes the person had not granted, kept to replay after login."""
+
+    page_id: str
+    psid: str
+    scopes: tuple[str, ...]
+    event: dict[str, Any]
+    asks: int  # how many login prompts this intent has caused (re-asks included)
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class DeletionRequestRecord:
+    """A data-deletion request, as its status page shows it. Holds no id of the person."""
+
+    code: str
+    status: str  # "done" (the only state today: erasure happens inside the callback)
+    erased: dict[str, int]
+    created_at: datetime
+    completed_at: datetime | None

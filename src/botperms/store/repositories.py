@@ -10,30 +10,44 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botperms.store.attempts import AttemptRepository
-from botperms.store.grants import GrantRepository
+from botperms.store.deletion import DeletionRepository
 from botperms.store.inbox import InboxRepository
+from botperms.store.intents import IntentRepository
+from botperms.store.linking import LinkCodeRepository
 from botperms.store.models import Grant, LoginAttempt
 from botperms.store.outbox import OutboxRepository
 from botperms.store.records import (
+    DeletionRequestRecord,
     GrantRecord,
     InboxItem,
     LoginAttemptRecord,
     NewInboxItem,
     OutboxItem,
+    PendingIntentRecord,
 )
 
 __all__ = [
+    "DeletionRequestRecord",
     "GrantRecord",
     "InboxItem",
     "LoginAttemptRecord",
     "NewInboxItem",
     "OutboxItem",
+    "PendingIntentRecord",
     "Store",
 ]
 
 
-class Store(GrantRepository, AttemptRepository, InboxRepository, OutboxRepository):
-    """Users, grants, login attempts, inbox and outbox over one `Database`.
+class Store(
+    LinkCodeRepository,  # a GrantRepository too: confirming a link changes grants
+    AttemptRepository,
+    IntentRepository,
+    DeletionRepository,
+    InboxRepository,
+    OutboxRepository,
+):
+    """Users, grants, link codes, login attempts, pending intents, deletion requests, inbox and
+    outbox over one `Database`.
 
     Every method runs in a transaction of its own, or in the caller's when given `session=`
     (from `Database.session()`), so several calls can commit or fail together. Tokens and PKCE
