@@ -75,12 +75,19 @@ class Settings(BaseSettings):
 
     ticket_ttl_seconds: int = Field(default=15 * 60, gt=0)
     state_ttl_seconds: int = Field(default=10 * 60, gt=0)
+    # Messenger's account_linking_token lives 5 minutes (contract §3): a link that comes back
+    # later is refused by Messenger anyway, so we stop at the same time.
+    link_window_seconds: int = Field(default=5 * 60, gt=0)
+    link_code_ttl_seconds: int = Field(default=10 * 60, gt=0)
+    # Hosts (and their subdomains) Messenger's redirect_uri may point at; the WWW_URL host is
+    # always added, so fakebook works offline.
+    linking_redirect_hosts: Annotated[list[str], NoDecode] = ["facebook.com", "messenger.com"]
     webhook_max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     graph_timeout_seconds: float = Field(default=10.0, gt=0)
     graph_max_retries: int = Field(default=3, ge=0)
     log_level: str = "INFO"
 
-    @field_validator("token_keys", "scopes", mode="before")
+    @field_validator("token_keys", "scopes", "linking_redirect_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         return _comma_list(value)
@@ -147,6 +154,10 @@ class Settings(BaseSettings):
     @cached_property
     def public_host(self) -> str:
         return urlsplit(self.public_url).hostname or ""
+
+    @cached_property
+    def www_host(self) -> str:
+        return urlsplit(self.www_url).hostname or ""
 
     def url(self, path: str) -> str:
         """An absolute URL on our public base, for links we hand to Facebook and browsers."""

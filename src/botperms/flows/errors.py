@@ -20,6 +20,10 @@ class FailureReason(StrEnum):
     TOKEN_INVALID = "token_invalid"
     WRONG_APP = "wrong_app"
     STORAGE_ERROR = "storage_error"
+    # The person unlinked or logged out while this login was still in progress.
+    LOGIN_CANCELLED = "login_cancelled"
+    # Account linking: the redirect_uri is missing or points somewhere other than Messenger.
+    LINK_REDIRECT_INVALID = "link_redirect_invalid"
 
 
 # HTTP status of the page a person sees for each failure (Bolt's habit: the status says which
@@ -39,11 +43,17 @@ HTTP_STATUS: dict[FailureReason, int] = {
     FailureReason.TOKEN_INVALID: 502,
     FailureReason.WRONG_APP: 400,
     FailureReason.STORAGE_ERROR: 503,
+    FailureReason.LOGIN_CANCELLED: 409,
+    FailureReason.LINK_REDIRECT_INVALID: 400,
 }
 
 
 class FlowError(Exception):
-    """A flow stopped for ``reason``; ``page_id``/``psid`` are set when we know whose it was."""
+    """A flow stopped for ``reason``; ``page_id``/``psid`` are set when we know whose it was.
+
+    ``link_redirect`` is set for account-linking attempts: where the browser goes to tell
+    Messenger that linking failed (its redirect_uri, without an authorization_code).
+    """
 
     def __init__(
         self,
@@ -52,12 +62,14 @@ class FlowError(Exception):
         *,
         page_id: str | None = None,
         psid: str | None = None,
+        link_redirect: str | None = None,
     ) -> None:
         super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
         self.reason = reason
         self.detail = detail
         self.page_id = page_id
         self.psid = psid
+        self.link_redirect = link_redirect
 
     @property
     def http_status(self) -> int:

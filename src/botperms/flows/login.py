@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import structlog
 
@@ -66,10 +67,25 @@ class LoginDone:
     requested: tuple[str, ...]
     client: ClientKind
     messenger_url: str
+    # Account linking: redirect_uri with our authorization_code; the browser goes there.
+    link_redirect: str | None = None
 
     @property
     def declined(self) -> tuple[str, ...]:
         return tuple(s for s in self.requested if s not in self.grant.scopes_granted)
+
+
+def with_code(redirect_uri: str, code: str) -> str:
+    """``redirect_uri`` with ``authorization_code`` appended, keeping its own query (Messenger's
+    already carries the account_linking_token)."""
+    parts = urlsplit(redirect_uri)
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key != "authorization_code"
+    ]
+    query.append(("authorization_code", code))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def state_hash(state: str) -> str:
@@ -201,11 +217,15 @@ class LoginService:
             done = await self._complete(attempt, params, user_agent)
         except FlowError as exc:
             exc.page_id, exc.psid = attempt.page_id, attempt.psid
-            await self._record_failure(attempt, exc.reason)
+            exc.link_redirect = attempt.linking_redirect_uri
+            if exc.reason is FailureReason.LOGIN_CANCELLED:
+                LOGINS.labels(exc.reason.value).inc()  # the person cancelled: nothing to tell
+            else:
+                await self._record_failure(attempt, exc.reason)
             raise
-        await self._finish(attempt.state_hash, "granted")
         LOGINS.labels("granted").inc()
-        if self.listener is not None:
+        # An account-link grant is announced when Messenger's `linked` webhook confirms it.
+        if self.listener is not None and attempt.flow != "account_link":
             await self._notify(self.listener.login_succeeded(done.grant, done.requested))
         return done
 
@@ -215,7 +235,7 @@ class LoginService:
         try:
             attempt = await self.store.consume_attempt(state_hash(state), self.clock())
         except AttemptAlreadyConsumed:
-            raise FlowError(FailureReason.STATE_USED) from None
+            raise await self._used_state(state_hash(state)) from None
         except StoreError as exc:
             raise FlowError(FailureReason.STORAGE_ERROR, str(exc)) from None
         if attempt is None:
@@ -229,8 +249,29 @@ class LoginService:
             failure = FailureReason.BROWSER_MISMATCH
         if failure is not None:
             await self._record_failure(attempt, failure)
-            raise FlowError(failure, page_id=attempt.page_id, psid=attempt.psid)
+            raise FlowError(
+                failure,
+                page_id=attempt.page_id,
+                psid=attempt.psid,
+                link_redirect=attempt.linking_redirect_uri,
+            )
         return attempt
+
+    async def _used_state(self, hashed: str) -> FlowError:
+        try:
+            attempt = await self.store.get_attempt(hashed)
+        except StoreError:
+            attempt = None
+        if attempt is not None and (attempt.outcome or "").startswith("cancelled"):
+            # Unlinked or logged out meanwhile; an account link is told "no" the usual way.
+            return FlowError(
+                FailureReason.LOGIN_CANCELLED,
+                page_id=attempt.page_id,
+                psid=attempt.psid,
+                link_redirect=attempt.linking_redirect_uri,
+            )
+        # A replayed callback: the first one already went back to Messenger.
+        return FlowError(FailureReason.STATE_USED)
 
     async def _complete(
         self, attempt: LoginAttemptRecord, params: Mapping[str, str], user_agent: str | None
@@ -258,9 +299,16 @@ class LoginService:
             raise FlowError(FailureReason.TOKEN_INVALID, str(exc)) from None
         except GraphError as exc:
             raise FlowError(FailureReason.GRAPH_ERROR, str(exc)) from None
+        linking = attempt.flow == "account_link" and attempt.linking_redirect_uri is not None
+        link_code = secrets.token_urlsafe(32) if linking else None
         try:
-            # One transaction: the person's ASID and their grant are stored together or not at all.
+            # One transaction: the person's ASID, their grant and (account linking) the code
+            # are stored together or not at all, and only if the login was not cancelled
+            # while we were talking to Facebook.
             async with self.store.db.session() as session:
+                current = await self.store.lock_attempt(attempt.state_hash, session=session)
+                if current is None or (current.outcome or "").startswith("cancelled"):
+                    raise FlowError(FailureReason.LOGIN_CANCELLED)
                 await self.store.upsert_user(
                     attempt.page_id, attempt.psid, asid=info.user_id, session=session
                 )
@@ -274,8 +322,20 @@ class LoginService:
                     expires_at=info.expires_at,
                     data_access_expires_at=info.data_access_expires_at,
                     flow=attempt.flow,
+                    status="pending" if linking else "active",
                     session=session,
                 )
+                if link_code is not None:
+                    await self.store.create_link_code(
+                        code=link_code,
+                        grant_id=grant.id,
+                        page_id=attempt.page_id,
+                        psid=attempt.psid,
+                        expires_at=self.clock()
+                        + timedelta(seconds=self.settings.link_code_ttl_seconds),
+                        session=session,
+                    )
+                await self.store.finish_attempt(attempt.state_hash, "granted", session=session)
         except StoreError as exc:
             raise FlowError(FailureReason.STORAGE_ERROR, str(exc)) from None
         log.info(
@@ -290,6 +350,11 @@ class LoginService:
             requested=tuple(attempt.scopes),
             client=classify(user_agent),
             messenger_url=messenger_url(self.settings.m_me_url, attempt.page_id),
+            link_redirect=(
+                with_code(attempt.linking_redirect_uri, link_code)
+                if link_code is not None and attempt.linking_redirect_uri is not None
+                else None
+            ),
         )
 
     async def _record_failure(self, attempt: LoginAttemptRecord, reason: FailureReason) -> None:

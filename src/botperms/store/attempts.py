@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -115,18 +115,38 @@ class AttemptRepository(Repository):
     ) -> int:
         """End the person's logins still in progress (they unlinked or logged out meanwhile).
 
-        They count as consumed, so their callback is refused as a used state and stores
-        nothing. Returns how many were cancelled.
+        Unfinished attempts (no outcome yet) get the outcome "cancelled:<reason>" and count as
+        consumed: a callback still to come is refused, and one already exchanging its code
+        finds the outcome when it goes to save the grant (`lock_attempt`) and saves nothing.
+        Returns how many were cancelled.
         """
         async with self._tx(session) as tx:
             result = await tx.execute(
                 update(LoginAttempt)
                 .where(LoginAttempt.page_id == page_id, LoginAttempt.psid == psid)
-                .where(LoginAttempt.consumed_at.is_(None))
-                .values(consumed_at=utcnow(), outcome=clip(f"cancelled:{reason}"))
+                .where(LoginAttempt.outcome.is_(None))
+                .values(
+                    consumed_at=func.coalesce(LoginAttempt.consumed_at, utcnow()),
+                    outcome=clip(f"cancelled:{reason}"),
+                )
                 .execution_options(synchronize_session=False)
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def lock_attempt(
+        self, state_hash: str, *, session: AsyncSession
+    ) -> LoginAttemptRecord | None:
+        """Re-read an attempt inside the caller's transaction, locked against a concurrent
+        `cancel_attempts` until that transaction ends (row lock on PostgreSQL; SQLite's
+        transactions are serialised already)."""
+        async with self._tx(session) as tx:
+            row = await tx.scalar(
+                select(LoginAttempt)
+                .where(LoginAttempt.state_hash == state_hash)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            return None if row is None else self._attempt_record(row)
 
     async def get_attempt(
         self, state_hash: str, *, session: AsyncSession | None = None

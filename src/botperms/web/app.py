@@ -15,8 +15,16 @@ from starlette.staticfiles import StaticFiles
 
 from botperms.bot import Bot
 from botperms.config import Settings
+from botperms.flows import (
+    CALLBACK_PATH,
+    DATA_DELETION_PATH,
+    DEAUTHORIZE_PATH,
+    DELETION_STATUS_PATH,
+    LINK_START_PATH,
+    START_PATH,
+)
 from botperms.metrics import exposition
-from botperms.web import auth, webhook
+from botperms.web import auth, leaving, linking, webhook
 from botperms.web.access_log import AccessLog
 from botperms.web.pages import HERE
 from botperms.web.services import Services
@@ -51,9 +59,13 @@ def create_app(
     routes = [
         Route("/webhook", webhook.verify, methods=["GET"]),
         Route("/webhook", webhook.receive, methods=["POST"]),
-        Route("/auth/start", auth.start_confirm, methods=["GET"]),
-        Route("/auth/start", auth.start_submit, methods=["POST"]),
-        Route("/auth/callback", auth.callback, methods=["GET"]),
+        Route(START_PATH, auth.start_confirm, methods=["GET"]),
+        Route(START_PATH, auth.start_submit, methods=["POST"]),
+        Route(CALLBACK_PATH, auth.callback, methods=["GET"]),
+        Route(LINK_START_PATH, linking.link_start, methods=["GET"]),
+        Route(DEAUTHORIZE_PATH, leaving.deauthorize, methods=["POST"]),
+        Route(DATA_DELETION_PATH, leaving.data_deletion, methods=["POST"]),
+        Route(DELETION_STATUS_PATH, leaving.deletion_status, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),

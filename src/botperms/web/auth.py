@@ -1,4 +1,5 @@
-"""``/auth/start`` and ``/auth/callback``: the browser side of the login-link flow."""
+"""``/auth/start`` and ``/auth/callback``: the browser side of the login-link flow (and of
+account linking, which shares the callback)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ log = structlog.get_logger(__name__)
 BROWSER_COOKIE = "botperms_browser"
 
 
-def _services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -31,7 +32,7 @@ def _form_token(services: Services, nonce: str, ticket: str) -> str:
     return hmac.new(key, f"{nonce}|{ticket}".encode(), hashlib.sha256).hexdigest()
 
 
-def _set_browser_cookie(services: Services, response: Response, nonce: str) -> None:
+def set_browser_cookie(services: Services, response: Response, nonce: str) -> None:
     response.set_cookie(
         BROWSER_COOKIE,
         nonce,
@@ -44,20 +45,25 @@ def _set_browser_cookie(services: Services, response: Response, nonce: str) -> N
     )
 
 
-def _flow_error(request: Request, exc: FlowError) -> Response:
-    services = _services(request)
+def flow_error(request: Request, exc: FlowError) -> Response:
+    if exc.link_redirect is not None:
+        # An account-linking attempt: Messenger hears "no" from a redirect without a code.
+        response = RedirectResponse(exc.link_redirect, status_code=302)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    services = services_of(request)
     back = messenger_url(services.settings.m_me_url, exc.page_id or services.settings.page_id)
     return error_page(request, exc.reason, back_url=back, status_code=exc.http_status)
 
 
 async def start_confirm(request: Request) -> Response:
     """Shows whose conversation this login is for before anything else happens."""
-    services = _services(request)
+    services = services_of(request)
     raw = request.query_params.get("ticket")
     try:
         ticket = await services.login.preview(raw)
     except FlowError as exc:
-        return _flow_error(request, exc)
+        return flow_error(request, exc)
     assert raw is not None  # preview() refused a missing ticket
     nonce = request.cookies.get(BROWSER_COOKIE) or LoginService.new_browser_nonce()
     context: dict[str, Any] = {
@@ -69,33 +75,33 @@ async def start_confirm(request: Request) -> Response:
         "back_url": messenger_url(services.settings.m_me_url, ticket.page_id),
     }
     response = render(request, "start.html", context)
-    _set_browser_cookie(services, response, nonce)
+    set_browser_cookie(services, response, nonce)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 async def start_submit(request: Request) -> Response:
-    services = _services(request)
+    services = services_of(request)
     form = await request.form()
     raw = str(form.get("ticket") or "")
     nonce = request.cookies.get(BROWSER_COOKIE)
     token = str(form.get("form_token") or "")
     if not nonce or not hmac.compare_digest(token, _form_token(services, nonce, raw)):
         log.warning("login.start_form_refused", has_cookie=nonce is not None)
-        return _flow_error(request, FlowError(FailureReason.BROWSER_MISMATCH))
+        return flow_error(request, FlowError(FailureReason.BROWSER_MISMATCH))
     try:
         started = await services.login.begin(
             raw, browser_nonce=nonce, user_agent=request.headers.get("user-agent")
         )
     except FlowError as exc:
-        return _flow_error(request, exc)
+        return flow_error(request, exc)
     response = RedirectResponse(started.dialog_url, status_code=303)
-    _set_browser_cookie(services, response, started.browser_nonce)
+    set_browser_cookie(services, response, started.browser_nonce)
     return response
 
 
 async def callback(request: Request) -> Response:
-    services = _services(request)
+    services = services_of(request)
     params = {key: value for key, value in request.query_params.items()}
     try:
         done = await services.login.callback(
@@ -104,7 +110,13 @@ async def callback(request: Request) -> Response:
             user_agent=request.headers.get("user-agent"),
         )
     except FlowError as exc:
-        return _flow_error(request, exc)
+        return flow_error(request, exc)
+    if done.link_redirect is not None:
+        # Account linking: back to Messenger with our authorization_code; it closes the webview.
+        linked = RedirectResponse(done.link_redirect, status_code=302)
+        linked.headers["Cache-Control"] = "no-store"
+        linked.headers["Referrer-Policy"] = "no-referrer"
+        return linked
     if done.client is ClientKind.PHONE:
         # A phone browser: m.me opens the Messenger app on the conversation.
         return RedirectResponse(done.messenger_url, status_code=302)

@@ -79,6 +79,14 @@ _ERRORS: dict[FailureReason, tuple[str, str]] = {
         "We couldn't save your login",
         "Our side had a problem and nothing was saved. Please try again in a minute.",
     ),
+    FailureReason.LOGIN_CANCELLED: (
+        "This login was cancelled",
+        "You unlinked or logged out while it was in progress, so nothing was saved.",
+    ),
+    FailureReason.LINK_REDIRECT_INVALID: (
+        "This link can't be completed",
+        "Linking has to start from the Link button in Messenger. Nothing was shared.",
+    ),
 }
 
 

@@ -9,7 +9,7 @@ import structlog
 
 from botperms.bot import Bot, Dispatcher, Runtime
 from botperms.config import Settings
-from botperms.flows import LoginService, TicketSigner
+from botperms.flows import LeavingService, LinkingService, LoginService, TicketSigner
 from botperms.graph import GraphClient
 from botperms.store import Database, Store, TokenCipher
 from botperms.worker import InboxWorker, OutboxWorker
@@ -24,6 +24,8 @@ class Services:
     store: Store
     graph: GraphClient
     login: LoginService
+    linking: LinkingService
+    leaving: LeavingService
     dispatcher: Dispatcher
     inbox: InboxWorker
     outbox: OutboxWorker
@@ -64,6 +66,8 @@ class Services:
             store=store,
             graph=graph,
             login=login,
+            linking=LinkingService(settings, graph, store),
+            leaving=LeavingService(settings, store),
             dispatcher=dispatcher,
             inbox=inbox,
             outbox=outbox,

@@ -1,0 +1,164 @@
+"""Messenger's Account Linking: ``/link/start`` → the same Facebook Login → back to Messenger.
+
+Messenger opens our linking URL with ``account_linking_token`` and ``redirect_uri``. We ask the
+Graph API whose token it is (so Facebook, not the URL, tells us the PSID), run the login-link
+flow's Login with that PSID, and on success send the browser to ``redirect_uri`` with a fresh
+``authorization_code``. Messenger then sends the ``account_linking`` webhook with that code,
+and only then (bot layer, ``store.confirm_link``) does the grant become active. Every failure
+ends in a redirect *without* a code, which is how Messenger learns that linking was aborted
+(contract §3); only a redirect_uri we would not follow gets an error page instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import structlog
+
+from botperms.config import Settings
+from botperms.flows.client_kind import classify
+from botperms.flows.errors import FailureReason, FlowError
+from botperms.flows.login import CALLBACK_PATH, LoginStart, browser_hash, state_hash
+from botperms.flows.tickets import utcnow
+from botperms.graph import (
+    GraphClient,
+    GraphError,
+    LinkingTokenError,
+    dialog_url,
+    new_pkce_pair,
+    psid_for_linking_token,
+)
+from botperms.metrics import LOGINS
+from botperms.store import Store, StoreError, TicketAlreadyUsed
+
+log = structlog.get_logger(__name__)
+
+LINK_START_PATH = "/link/start"
+
+
+def _allowed_host(host: str, allowed: str) -> bool:
+    allowed = allowed.lower().lstrip(".")
+    return host == allowed or host.endswith("." + allowed)
+
+
+def safe_redirect_uri(raw: str | None, settings: Settings) -> str:
+    """``raw`` if it points at Messenger/Facebook (or at WWW_URL, for fakebook); else
+    ``FlowError(LINK_REDIRECT_INVALID)``. Never an open redirect."""
+    if not raw or len(raw) > 2048 or any(ch in raw for ch in "\\\r\n\t "):
+        raise FlowError(FailureReason.LINK_REDIRECT_INVALID, "missing or malformed redirect_uri")
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise FlowError(FailureReason.LINK_REDIRECT_INVALID, "malformed redirect_uri") from None
+    host = (parts.hostname or "").lower()
+    www = urlsplit(settings.www_url)
+    if parts.scheme == www.scheme and parts.netloc.lower() == www.netloc.lower():
+        return raw  # exactly our configured Facebook (fakebook offline), port included
+    if parts.username is not None or parts.password is not None:
+        raise FlowError(FailureReason.LINK_REDIRECT_INVALID, "redirect_uri carries credentials")
+    if parts.scheme != "https" or port not in (None, 443) or not host:
+        raise FlowError(FailureReason.LINK_REDIRECT_INVALID, "redirect_uri is not https")
+    if not any(_allowed_host(host, allowed) for allowed in settings.linking_redirect_hosts):
+        raise FlowError(FailureReason.LINK_REDIRECT_INVALID, f"redirect_uri host {host!r}")
+    return raw
+
+
+def _requested_scopes(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    if not raw:
+        return default
+    scopes = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    if not scopes or any(not scope.replace("_", "").isalnum() for scope in scopes):
+        return default
+    return scopes
+
+
+@dataclass(frozen=True)
+class LinkAborted:
+    """Linking ended before Login: send the browser here (redirect_uri, no code)."""
+
+    redirect_url: str
+    reason: str
+
+
+class LinkingService:
+    def __init__(
+        self,
+        settings: Settings,
+        graph: GraphClient,
+        store: Store,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.graph = graph
+        self.store = store
+        self.clock = clock
+
+    def link_url(self) -> str:
+        """The ``account_link`` button's URL."""
+        return self.settings.url(LINK_START_PATH)
+
+    async def begin(
+        self, params: Mapping[str, str], *, browser_nonce: str, user_agent: str | None
+    ) -> LoginStart | LinkAborted:
+        redirect_uri = safe_redirect_uri(params.get("redirect_uri"), self.settings)
+        token = params.get("account_linking_token") or ""
+        if not token:
+            return self._abort(redirect_uri, "no account_linking_token")
+        page_token = self.settings.page_token.get_secret_value()
+        try:
+            psid = await psid_for_linking_token(self.graph, page_token, token)
+        except LinkingTokenError:
+            return self._abort(redirect_uri, "account_linking_token expired or unknown")
+        except GraphError as exc:
+            return self._abort(redirect_uri, f"PSID look-up failed: {exc}")
+        scopes = _requested_scopes(params.get("scope"), tuple(self.settings.scopes))
+        auth_type = "rerequest" if params.get("auth_type") == "rerequest" else None
+        state = secrets.token_urlsafe(32)
+        verifier, challenge = new_pkce_pair()
+        now = self.clock()
+        # The whole round trip must end inside Messenger's window for the linking token.
+        ttl = min(self.settings.state_ttl_seconds, self.settings.link_window_seconds)
+        try:
+            await self.store.create_attempt(
+                state_hash=state_hash(state),
+                # One attempt per linking token: a reloaded /link/start cannot start a second.
+                ticket_id="link:" + hashlib.sha256(token.encode()).hexdigest(),
+                page_id=self.settings.page_id,
+                psid=psid,
+                scopes=list(scopes),
+                flow="account_link",
+                auth_type=auth_type,
+                linking_redirect_uri=redirect_uri,
+                code_verifier=verifier,
+                browser_hash=browser_hash(browser_nonce),
+                client_kind=classify(user_agent).value,
+                expires_at=now + timedelta(seconds=ttl),
+            )
+        except TicketAlreadyUsed:
+            return self._abort(redirect_uri, "account_linking_token used before")
+        except StoreError as exc:
+            return self._abort(redirect_uri, f"storage: {exc}")
+        url = dialog_url(
+            www_url=self.settings.www_url,
+            graph_version=self.settings.graph_version,
+            app_id=self.settings.app_id,
+            redirect_uri=self.settings.url(CALLBACK_PATH),
+            state=state,
+            scopes=scopes,
+            code_challenge=challenge,
+            auth_type=auth_type,
+        )
+        log.info("link.started", page_id=self.settings.page_id, psid=psid, scopes=scopes)
+        return LoginStart(dialog_url=url, browser_nonce=browser_nonce)
+
+    @staticmethod
+    def _abort(redirect_uri: str, reason: str) -> LinkAborted:
+        log.info("link.aborted", reason=reason)
+        LOGINS.labels("link_aborted").inc()
+        return LinkAborted(redirect_url=redirect_uri, reason=reason)
