@@ -15,7 +15,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from fakebook import control, sdk, simulator
+from fakebook import account_linking, control, sdk, settings_page, simulator
+from fakebook.account_linking import Linker
 from fakebook.chat import Chat
 from fakebook.config import FakebookConfig
 from fakebook.dialog import login_dialog
@@ -32,8 +33,10 @@ def create_app(
     *,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock | None = None,
+    callback_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
-    """Build the app. `webhook_transport` and `clock` are the seams tests use."""
+    """Build the app. `webhook_transport`, `clock` and `callback_transport` (the deauthorize
+    and data-deletion callbacks) are the seams tests use."""
     state = State(config, clock)
     deliverer = WebhookDeliverer(state, webhook_transport)
 
@@ -46,6 +49,8 @@ def create_app(
         *control.ROUTES,
         *sdk.ROUTES,
         *simulator.ROUTES,
+        *account_linking.ROUTES,
+        *settings_page.ROUTES,
         Mount("/_fakebook/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static"),
         Route("/{version}/dialog/oauth", login_dialog, methods=["GET", "POST"]),
         Route("/{version}/{path:path}", handle_graph, methods=GRAPH_METHODS),
@@ -54,6 +59,8 @@ def create_app(
     app.state.fakebook = state
     app.state.deliverer = deliverer
     app.state.chat = Chat(state, deliverer)
+    app.state.linker = Linker(state, deliverer)
+    app.state.callback_transport = callback_transport
     # Signs the Login dialog's CSRF field; new on every start, like a session secret.
     app.state.dialog_key = secrets.token_bytes(32)
     return app

@@ -57,6 +57,17 @@ class FakebookConfig(BaseModel):
     send_sha1_signature: bool = True
     messaging_window_seconds: int = Field(default=86400, ge=1)
     human_agent_window_seconds: int = Field(default=7 * 86400, ge=1)
+    # Contract §4: Facebook takes only https fully qualified domains in whitelisted_domains and
+    # account_linking_url. On by default so the offline demo's bot (http://127.0.0.1:…) can list
+    # itself; set false to get Facebook's rule (no http, no IP address, no localhost).
+    profile_allow_local_urls: bool = True
+    # Contract §3: an account_linking_token is valid for 5 minutes.
+    account_linking_token_ttl: int = Field(default=300, ge=1)
+    # Contract §11.7: whether an API unlink is followed by an `unlinked` webhook is UNCONFIRMED.
+    unlink_api_sends_webhook: bool = True
+    # Contract §7: the App Dashboard's two callback URLs; None means not configured.
+    deauthorize_callback_url: str | None = None
+    data_deletion_callback_url: str | None = None
 
     @field_validator("min_graph_version")
     @classmethod
@@ -71,6 +82,13 @@ class FakebookConfig(BaseModel):
         for uri in value:
             if not uri.startswith(("http://", "https://")):
                 raise ValueError(f"valid_redirect_uris must be absolute http(s) URLs: {uri!r}")
+        return value
+
+    @field_validator("deauthorize_callback_url", "data_deletion_callback_url")
+    @classmethod
+    def _absolute_callback(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"callback URLs must be absolute http(s) URLs: {value!r}")
         return value
 
     @property

@@ -18,6 +18,9 @@ GET|POST|DELETE faults             injected Graph errors (see faults.py)
 POST tokens/expire                 {"asid"}: that person's user tokens expire now (190/463)
 POST tokens/invalidate             {"asid", "reason": "password_changed"|"app_removed"}
 GET  grants/{asid}                 what the person granted/declined to the app
+
+Account linking (linking/…) and the app settings actions (apps/…) have their routes beside
+their pages, in account_linking.py and settings_page.py.
 """
 
 from __future__ import annotations
@@ -99,6 +102,8 @@ async def chat_state(request: Request) -> Response:
             "window_closes_at": int(closes * 1000) if closes is not None else None,
             "last_delivery": deliveries[-1] if deliveries else None,
             "failed_deliveries": sum(1 for d in deliveries if d["status"] == "failed"),
+            # The page's Messenger Profile as this person sees it (greeting, Get Started, menu).
+            "profile": state.messenger_profile.display(person),
         }
     )
 

@@ -10,6 +10,8 @@ from typing import Any
 from fakebook.config import FakebookConfig
 from fakebook.conversations import Conversation
 from fakebook.faults import FaultList
+from fakebook.linking import LinkingBook
+from fakebook.messenger_profile import MessengerProfile
 from fakebook.people import Person, seed_people
 from fakebook.tokens import TokenBook
 
@@ -58,6 +60,12 @@ class State:
         self.sent: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []
         self.faults = FaultList()
+        self.messenger_profile = MessengerProfile()
+        self.linking = LinkingBook()
+        # ASIDs that removed the app (Settings → Apps and Websites lists it as removed).
+        self.removed_apps: set[str] = set()
+        # Every deauthorize / data-deletion callback call fakebook made, oldest first.
+        self.app_callbacks: list[dict[str, Any]] = []
 
     def now(self) -> float:
         return self.clock()
@@ -77,5 +85,6 @@ class State:
 
     def remove_app(self, asid: str) -> None:
         """The person removed the app: grants are forgotten and every token dies (458)."""
-        self.grants.pop(asid, None)
+        if self.grants.pop(asid, None) is not None:
+            self.removed_apps.add(asid)
         self.tokens.invalidate_person(asid, "app_removed")

@@ -160,6 +160,11 @@ class WebhookDeliverer:
             "body": response.text[:200],
         }
 
+    async def drain(self) -> None:
+        """Wait until every queued delivery has reached its final outcome."""
+        while pending := [task for task in self._tasks if not task.done()]:
+            await asyncio.wait(pending)
+
     def cancel_all(self) -> None:
         for task in list(self._tasks):
             task.cancel()

@@ -7,6 +7,7 @@ so a bot author sees which part of a payload broke which limit.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from fakebook.errors import GraphError, invalid_param
 
@@ -47,6 +48,11 @@ def _url(value: Any, where: str, *, https_only: bool = False) -> None:
         raise _fail(f"param {where} must be {need}.")
 
 
+def _is_loopback_http(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
 def _no_extra(item: dict[str, Any], allowed: set[str], where: str) -> None:
     extra = sorted(set(item) - allowed)
     if extra:
@@ -75,7 +81,10 @@ def check_button(button: Any, where: str) -> None:
         _string(button.get("payload"), f"{where}[payload]", limit=PAYLOAD_MAX)
     elif kind == "account_link":
         _no_extra(button, {"type", "url"}, where)
-        _url(button.get("url"), f"{where}[url]", https_only=True)
+        url = button.get("url")
+        # Facebook wants https; fakebook also takes a bot on loopback (the offline demo's).
+        if not (isinstance(url, str) and _is_loopback_http(url)):
+            _url(url, f"{where}[url]", https_only=True)
     elif kind == "account_unlink":
         _no_extra(button, {"type"}, where)
     elif kind == "phone_number":

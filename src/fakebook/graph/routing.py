@@ -14,16 +14,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from fakebook.errors import GraphError, invalid_param
-from fakebook.graph import oauth, send, users
+from fakebook.graph import linking, oauth, profile, send, users
 from fakebook.graph.auth import resolve_caller
 from fakebook.graph.base import Endpoint, GraphRequest
 from fakebook.state import State
 from fakebook.versions import resolve_version
 
 # Order matters: the first match wins, so narrower endpoints (a `when_param`, a fixed path)
-# go before the catch-all node endpoints of `users`, which come last. Account linking and
-# messenger_profile will be modules of their own, added here.
-ENDPOINTS: tuple[Endpoint, ...] = (*send.ENDPOINTS, *oauth.ENDPOINTS, *users.ENDPOINTS)
+# go before the catch-all node endpoints of `users`, which come last (linking's `GET me` with
+# `account_linking_token` must be tried before the plain `GET me`).
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *send.ENDPOINTS,
+    *oauth.ENDPOINTS,
+    *profile.ENDPOINTS,
+    *linking.ENDPOINTS,
+    *users.ENDPOINTS,
+)
 
 
 def find_endpoint(

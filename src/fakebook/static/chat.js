@@ -137,9 +137,30 @@
       else if (button.type === "phone_number") { showToast("Messenger would call " + button.payload); }
       else if (currentView() === "desktop") {
         showToast("Account linking works only in the Messenger mobile apps, not on desktop.");
-      } else { showToast("fakebook does not emulate account linking yet."); }
+      } else if (button.type === "account_link") { startLinking(button.url); }
+      else { unlinkAccount(); }
     });
     return node;
+  }
+
+  // --- account linking: each tap mints a token; the bot's page opens in the webview ---------
+  function linkingApi(path, body) {
+    return fetch("/_fakebook/linking/" + psid + path, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body || {})
+    }).then(function (r) { return r.json(); });
+  }
+  function startLinking(url) {
+    linkingApi("/token", { url: url }).then(function (data) {
+      if (data.url) { openWebview(data.url, "full"); }
+      else { showToast("Could not start linking: " + (data.error || "fakebook did not answer")); }
+    });
+  }
+  function unlinkAccount() {
+    linkingApi("/unlink").then(function () {
+      showToast("You logged out of " + document.getElementById("page-name").textContent + ".");
+      poll();
+    });
   }
 
   function templateNode(payload) {
@@ -236,6 +257,10 @@
         quickBox.appendChild(chip);
       });
     }
+    if (window.FakebookProfile) {  // static/chat_profile.js: greeting, Get Started, menu
+      window.FakebookProfile.render(data.profile, entries.length === 0,
+        { el: el, sendPostback: sendPostback, openUrl: openUrl });
+    }
     thread.scrollTop = thread.scrollHeight;
     document.getElementById("window-status").textContent = data.window_open ?
       "24-hour window open" : "Window closed: the bot cannot message you";
@@ -252,7 +277,7 @@
 
   function poll() {
     return api("").then(function (data) {
-      var signature = JSON.stringify([data.entries.length, data.last_delivery]);
+      var signature = JSON.stringify([data.entries.length, data.last_delivery, data.profile]);
       if (signature !== lastSignature) { lastSignature = signature; render(data); }
     }).catch(function () {
       document.getElementById("delivery-status").textContent = "fakebook is not answering.";
