@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from botperms.config import Settings, describe_error
+from botperms.profile_cmd import profile_app
 
 app = typer.Typer(
     help="botperms: Facebook permissions for Messenger bots.\n\n"
@@ -24,6 +28,7 @@ db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 tokens_app = typer.Typer(help="Stored token commands.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(profile_app, name="profile")
 console = Console(stderr=True)
 
 
@@ -44,6 +49,10 @@ def load_bot(target: str | None) -> object:
 
         return bot
     module_name, _, attribute = target.partition(":")
+    # As with uvicorn, the bot author's module is found in the folder botperms runs from (a
+    # console script's sys.path does not include it).
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
         return getattr(module, attribute or "bot")
@@ -111,6 +120,35 @@ def demo(
         console.print(f"[bold red]The demo could not start:[/] {exc}")
         code = 1
     sys.exit(code)
+
+
+@app.command()
+def new(
+    name: Annotated[
+        Path,
+        typer.Argument(
+            metavar="NAME", help="Folder for the new project (created; must be new or empty)."
+        ),
+    ],
+) -> None:
+    """Start a bot project of your own in a new folder.
+
+    It gets bot.py (handlers), messenger_profile.toml (Get Started, greeting, menu),
+    .env.example (settings for fakebook) and a README that says how to run it on your machine.
+    """
+    from botperms.scaffold import ScaffoldError, create_project
+
+    try:
+        written = create_project(name)
+    except (ScaffoldError, OSError) as exc:
+        console.print(f"[bold red]Cannot create the project:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    for path in written:
+        console.print(f"  created {escape(str(path))}")
+    console.print(
+        f"[green]Your bot is in {escape(str(name))}/.[/] Next: cd {escape(str(name))} and "
+        "follow README.md (it runs against fakebook, no Facebook account needed)."
+    )
 
 
 @app.command()

@@ -20,7 +20,8 @@ from cryptography.fernet import Fernet
 from rich.console import Console
 from rich.panel import Panel
 
-from botperms.config import DEMO_SECRET_PREFIX, Settings
+from botperms.config import DEMO_SECRET_PREFIX, LoginFlow, Settings
+from botperms.flows import CALLBACK_PATH, DATA_DELETION_PATH, DEAUTHORIZE_PATH
 
 console = Console()
 
@@ -45,7 +46,13 @@ def _demo_secrets(data_dir: Path) -> dict[str, str]:
     return values
 
 
-def demo_settings(port: int, fakebook_url: str, data_dir: Path, values: dict[str, str]) -> Settings:
+def demo_settings(
+    port: int,
+    fakebook_url: str,
+    data_dir: Path,
+    values: dict[str, str],
+    login_flow: LoginFlow = LoginFlow.WEB,
+) -> Settings:
     return Settings(
         app_id=DEMO_APP_ID,
         app_secret=values["app_secret"],
@@ -59,6 +66,7 @@ def demo_settings(port: int, fakebook_url: str, data_dir: Path, values: dict[str
         extensions_sdk_url=f"{fakebook_url}/sdk/messenger.Extensions.js",
         database_url=f"sqlite+aiosqlite:///{(data_dir / 'botperms.db').resolve()}",
         token_keys=values["token_key"],
+        login_flow=login_flow,
         _env_file=None,  # the demo ignores a .env meant for production
     )
 
@@ -73,8 +81,11 @@ def fakebook_config(settings: Settings, fakebook_url: str) -> dict[str, object]:
         "page_token": settings.page_token.get_secret_value(),
         "webhook_url": settings.url("/webhook"),
         "verify_token": settings.verify_token.get_secret_value(),
-        "valid_redirect_uris": [settings.url("/auth/callback")],
+        "valid_redirect_uris": [settings.url(CALLBACK_PATH)],
         "public_url": fakebook_url,
+        # The App Dashboard's two callbacks, as a page owner sets them (README checklist).
+        "deauthorize_callback_url": settings.url(DEAUTHORIZE_PATH),
+        "data_deletion_callback_url": settings.url(DATA_DELETION_PATH),
     }
 
 
@@ -100,14 +111,16 @@ def _check_free(port: int, option: str) -> None:
             raise RuntimeError(f"port {port} is in use (choose another with {option})") from None
 
 
-def prepare(port: int, fakebook_port: int, data_dir: str) -> tuple[Settings, Path]:
+def prepare(
+    port: int, fakebook_port: int, data_dir: str, login_flow: LoginFlow = LoginFlow.WEB
+) -> tuple[Settings, Path]:
     """Demo secrets, bot settings and fakebook's config file in ``data_dir``."""
     _check_free(port, "--port")
     _check_free(fakebook_port, "--fakebook-port")
     folder = Path(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     fakebook_url = f"http://127.0.0.1:{fakebook_port}"
-    settings = demo_settings(port, fakebook_url, folder, _demo_secrets(folder))
+    settings = demo_settings(port, fakebook_url, folder, _demo_secrets(folder), login_flow)
     config_path = folder / "fakebook.json"
     config_path.write_text(json.dumps(fakebook_config(settings, fakebook_url), indent=2))
     config_path.chmod(0o600)

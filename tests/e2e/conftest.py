@@ -72,6 +72,8 @@ def fakebook_config(bot_port: int, fakebook_url: str, **overrides: Any) -> Fakeb
         "verify_token": VERIFY_TOKEN,
         "valid_redirect_uris": [f"{bot}/auth/callback"],
         "public_url": fakebook_url,
+        "deauthorize_callback_url": f"{bot}/facebook/deauthorize",
+        "data_deletion_callback_url": f"{bot}/facebook/data-deletion",
         "webhook_backoff": 0.05,
         "webhook_retries": 2,
     }

@@ -58,6 +58,38 @@ class Person:
         result: dict[str, Any] = response.json()
         return result
 
+    async def tap(self, title: str, payload: str) -> dict[str, Any]:
+        """Taps a quick reply (its title is what the chat shows as the person's message)."""
+        response = await self.http.post(
+            f"{self.stack.fb}/_fakebook/chat/{self.psid}/message",
+            params={"wait": "true"},
+            json={"quick_reply": {"title": title, "payload": payload}},
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def tap_and_wait(self, title: str, payload: str) -> dict[str, Any]:
+        before = len(await self.received())
+        await self.tap(title, payload)
+        return await self.wait_for_reply(before, f"the bot's answer to tapping {title!r}")
+
+    async def press(self, title: str, payload: str) -> dict[str, Any]:
+        """Taps a postback button: Get Started, a persistent-menu item or a template button."""
+        response = await self.http.post(
+            f"{self.stack.fb}/_fakebook/chat/{self.psid}/postback",
+            params={"wait": "true"},
+            json={"title": title, "payload": payload},
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def press_and_wait(self, title: str, payload: str) -> dict[str, Any]:
+        before = len(await self.received())
+        await self.press(title, payload)
+        return await self.wait_for_reply(before, f"the bot's answer to pressing {title!r}")
+
     async def received(self) -> list[dict[str, Any]]:
         """Every message the page sent this person, oldest first."""
         url = f"{self.stack.fb}/_fakebook/conversations/{self.psid}"

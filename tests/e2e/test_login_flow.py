@@ -111,7 +111,11 @@ async def test_likes_again_then_logout_forgets_and_revokes(
     assert again["text"].startswith("Pages you like:")
     assert len(likes_lines(again)) == min(10, person.likes_count)
 
-    bye = await person.say_and_wait("logout")
+    question = await person.say_and_wait("logout")
+    choices = {reply["payload"]: reply["title"] for reply in question["quick_replies"]}
+    assert set(choices) == {"LOG_OUT_HERE", "LOG_OUT_EVERYWHERE"}
+    assert [row[2] for row in grants(stack)] == ["active"]  # only asked so far
+    bye = await person.tap_and_wait(choices["LOG_OUT_EVERYWHERE"], "LOG_OUT_EVERYWHERE")
     assert "logged out" in bye["text"]
     assert [row[2] for row in grants(stack)] == ["revoked"]
     granted = (await client.get(f"{stack.fb}/_fakebook/grants/{person.asid}")).json()

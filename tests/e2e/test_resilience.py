@@ -51,7 +51,7 @@ async def test_an_expired_token_brings_the_login_prompt_back(
     reply = await person.say_and_wait("likes")
     assert "expired" in reply["attachment"]["payload"]["text"]
     assert button_urls(reply)
-    assert [row[2] for row in grants(stack)] == ["revoked"]
+    assert [row[2] for row in grants(stack)] == ["expired"]
 
 
 async def test_facebook_failing_on_likes_gets_a_polite_answer(

@@ -1,6 +1,19 @@
 """The handler API a bot author writes against."""
 
-from botperms.bot.app import Bot, Dispatcher
+from botperms.bot.app import Bot
 from botperms.bot.context import Context, LoginLinks, NotGranted, Runtime
+from botperms.bot.dispatcher import Dispatcher
+from botperms.bot.prompts import Prompts
+from botperms.bot.requires import Requirement, requires
 
-__all__ = ["Bot", "Context", "Dispatcher", "LoginLinks", "NotGranted", "Runtime"]
+__all__ = [
+    "Bot",
+    "Context",
+    "Dispatcher",
+    "LoginLinks",
+    "NotGranted",
+    "Prompts",
+    "Requirement",
+    "Runtime",
+    "requires",
+]

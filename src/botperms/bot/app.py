@@ -1,83 +1,93 @@
-"""``Bot``: the handlers a bot author registers, and how events reach them."""
+"""``Bot``: the handlers a bot author registers, and which one an event reaches."""
 
 from __future__ import annotations
 
 import re
-import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
 
-import structlog
-
-from botperms.bot.context import Context, Handler, Runtime
+from botperms.bot.context import Context, Handler
+from botperms.bot.prompts import Prompts
 from botperms.messenger import MessagingEvent
-from botperms.store import GrantRecord, NewInboxItem
 
-log = structlog.get_logger(__name__)
-
-# Inbox events botperms makes itself (login outcomes) carry their data under this key; the
-# webhook drops it from anything Facebook sends, so it cannot be forged from outside.
+# Inbox events botperms makes itself (login outcomes, replays) carry their data under this key;
+# the webhook drops it from anything Facebook sends, so it cannot be forged from outside.
 INTERNAL_FIELD = "botperms"
 
 LoginHandler = Callable[[Context, tuple[str, ...]], Awaitable[None]]
 FailureHandler = Callable[[Context, str], Awaitable[None]]
 
 
-@dataclass(frozen=True)
-class _MessageRoute:
-    handler: Handler
-    text: str | None = None
-    pattern: re.Pattern[str] | None = None
-    quick_reply: str | None = None
-
-    def matches(self, event: MessagingEvent) -> bool:
-        message = event.message
-        if message is None:
-            return False
-        if self.quick_reply is not None:
-            return (
-                message.quick_reply is not None and message.quick_reply.payload == self.quick_reply
-            )
-        body = (message.text or "").strip()
-        if self.text is not None:
-            return body.casefold() == self.text.casefold()
-        if self.pattern is not None:
-            return self.pattern.search(body) is not None
-        return True
+def _normalized(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 @dataclass
 class Bot:
-    """A Messenger bot: decorate async handlers, then run it with ``botperms serve``."""
+    """A Messenger bot: decorate async handlers, then run it with ``botperms serve``.
+
+    ``max_reasks``: how many times a declined permission is asked for again (with
+    ``auth_type=rerequest``) before the framework gives up on the waiting request.
+    ``intent_ttl``: how long a request that needed a login waits for it. ``prompts``: the
+    framework's own messages (see :class:`Prompts`).
+    """
 
     name: str = "bot"
-    _messages: list[_MessageRoute] = field(default_factory=list)
-    _postbacks: dict[str, Handler] = field(default_factory=dict)
-    _fallback: Handler | None = None
-    _on_login: list[LoginHandler] = field(default_factory=list)
-    _on_login_failed: list[FailureHandler] = field(default_factory=list)
+    max_reasks: int = 2
+    intent_ttl: timedelta = timedelta(hours=1)
+    prompts: Prompts = field(default_factory=Prompts)
+    _quick_replies: dict[str, Handler] = field(default_factory=dict, repr=False)
+    _texts: dict[str, Handler] = field(default_factory=dict, repr=False)
+    _patterns: list[tuple[re.Pattern[str], Handler]] = field(default_factory=list, repr=False)
+    _any_message: Handler | None = field(default=None, repr=False)
+    _postbacks: dict[str, Handler] = field(default_factory=dict, repr=False)
+    _fallback: Handler | None = field(default=None, repr=False)
+    _on_login: list[LoginHandler] = field(default_factory=list, repr=False)
+    _on_login_failed: list[FailureHandler] = field(default_factory=list, repr=False)
+    _on_account_linking: list[Handler] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.max_reasks < 0:
+            raise ValueError("max_reasks must be 0 or more")
+        if self.intent_ttl <= timedelta(0):
+            raise ValueError("intent_ttl must be positive")
 
     # -- registration ---------------------------------------------------------------------
     def on_message(
         self, text: str | None = None, *, pattern: str | None = None, quick_reply: str | None = None
     ) -> Callable[[Handler], Handler]:
-        """Handle a text message equal to ``text`` (ignoring case and surrounding whitespace),
-        one whose text ``pattern`` (a regex, searched case-insensitively) is found in, one
-        carrying the quick-reply payload ``quick_reply``, or any message if none is given.
-        Routes are tried in the order they were registered: the first match wins, so register
-        exact texts before broader patterns."""
-        compiled = re.compile(pattern, re.IGNORECASE) if pattern else None
+        """Handle a message: one whose text equals ``text`` (ignoring case and surrounding
+        whitespace), one whose text ``pattern`` (a regex, searched case-insensitively) is found
+        in, a tapped quick reply carrying the payload ``quick_reply``, or — with none of them —
+        any message. Several conditions register the handler for each of them.
+
+        Precedence, whatever the order of registration: a quick reply's exact payload first,
+        then exact text, then patterns (in the order they were registered; the first match
+        wins), then the route without conditions, then :meth:`fallback`. A tapped quick reply
+        whose payload has no route is matched by the text on it. Registering the same text,
+        payload or the route without conditions again replaces the earlier handler.
+        """
+        compiled = re.compile(pattern, re.IGNORECASE) if pattern is not None else None
+        if text is not None and not text.strip():
+            raise ValueError("on_message(text=...) needs some text")
 
         def register(handler: Handler) -> Handler:
-            self._messages.append(_MessageRoute(handler, text, compiled, quick_reply))
+            if quick_reply is not None:
+                self._quick_replies[quick_reply] = handler
+            if text is not None:
+                self._texts[_normalized(text)] = handler
+            if compiled is not None:
+                self._patterns.append((compiled, handler))
+            if quick_reply is None and text is None and compiled is None:
+                self._any_message = handler
             return handler
 
         return register
 
     def on_postback(self, payload: str) -> Callable[[Handler], Handler]:
-        """Handle a postback (button, Get Started, menu item) with this exact payload."""
+        """Handle a postback (button, Get Started, menu item) with this exact payload
+        (case matters). Registering a payload again replaces its handler."""
 
         def register(handler: Handler) -> Handler:
             self._postbacks[payload] = handler
@@ -90,8 +100,19 @@ class Bot:
         self._fallback = handler
         return handler
 
+    def on_account_linking(self, handler: Handler) -> Handler:
+        """Called after an ``account_linking`` webhook: ``ctx.event.account_linking.status`` is
+        ``"linked"`` (the link is confirmed and ``ctx.grant`` active; runs just before the
+        :meth:`on_login` handlers) or ``"unlinked"`` (the grant is already revoked and the
+        goodbye in ``prompts.unlinked`` sent, if there was a grant)."""
+        self._on_account_linking.append(handler)
+        return handler
+
     def on_login(self, handler: LoginHandler) -> LoginHandler:
-        """Called after a person finished Facebook Login, with the scopes they declined."""
+        """Called after a person finished Facebook Login (or account linking), with the scopes
+        they declined. ``ctx.pending_intent`` is the request that waited for this login, if
+        any: the framework replays it after these handlers (or re-asks for what was declined),
+        so a handler may want to say less then."""
         self._on_login.append(handler)
         return handler
 
@@ -103,85 +124,22 @@ class Bot:
     # -- dispatch -------------------------------------------------------------------------
     def route(self, event: MessagingEvent) -> Handler | None:
         """The handler for a message or postback; echoes, deliveries, reads and other events
-        get none (they are ignored)."""
-        if event.kind == "message":
-            for route in self._messages:
-                if route.matches(event):
-                    return route.handler
-            return self._fallback
+        get none (they are ignored; account linking has its own handlers)."""
         if event.kind == "postback":
             payload = event.postback.payload if event.postback else None
-            handler = self._postbacks.get(payload or "")
-            return handler or self._fallback
-        return None
-
-
-class Dispatcher:
-    """Runs a ``Bot`` against a ``Runtime``: webhook events in, login outcomes in."""
-
-    def __init__(self, bot: Bot, runtime: Runtime) -> None:
-        self.bot = bot
-        self.runtime = runtime
-
-    async def context(self, page_id: str, psid: str, event: MessagingEvent | None) -> Context:
-        grant = await self.runtime.store.active_grant(page_id, psid)
-        if grant is not None and grant.is_expired:
-            # A lapsed token is no grant: handlers see "not logged in" and can ask again.
-            await self.runtime.store.expire_grant(page_id, psid, reason="token_expired")
-            log.info("grant.expired", page_id=page_id, psid=psid)
-            grant = None
-        return Context(self.runtime, page_id, psid, event, grant)
-
-    async def handle(self, event: MessagingEvent) -> None:
-        outcome = (event.model_extra or {}).get(INTERNAL_FIELD)
-        if isinstance(outcome, dict):
-            await self._login_outcome(event, outcome)
-            return
-        handler = self.bot.route(event)
-        page_id, psid = event.page_id, event.psid
-        if handler is None or page_id is None or psid is None:
-            log.debug("event.ignored", kind=event.kind)
-            return
-        await handler(await self.context(page_id, psid, event))
-
-    # LoginListener (structural: the flows layer calls these). The outcome is queued in the
-    # inbox as an event of the conversation, not handled here: the browser's page does not wait
-    # for the bot's Graph calls, the outcome survives a restart and is retried like any event,
-    # and it is handled in order with the person's messages.
-    async def login_succeeded(self, grant: GrantRecord, requested: tuple[str, ...]) -> None:
-        outcome = {"login": "succeeded", "requested": list(requested)}
-        await self._queue(grant.page_id, grant.psid, f"login:{grant.id}", outcome)
-
-    async def login_failed(self, page_id: str, psid: str, reason: str) -> None:
-        outcome = {"login": "failed", "reason": str(reason)}
-        await self._queue(page_id, psid, f"login-failed:{uuid.uuid4().hex}", outcome)
-
-    async def _queue(self, page_id: str, psid: str, key: str, outcome: dict[str, Any]) -> None:
-        now = int(time.time() * 1000)
-        payload = {
-            "sender": {"id": psid},
-            "recipient": {"id": page_id},
-            "timestamp": now,
-            INTERNAL_FIELD: outcome,
-        }
-        item = NewInboxItem(
-            event_key=key, page_id=page_id, psid=psid, kind="login", payload=payload, event_time=now
-        )
-        await self.runtime.store.inbox_add([item])
-        self.runtime.wake_inbox()
-
-    async def _login_outcome(self, event: MessagingEvent, outcome: dict[str, Any]) -> None:
-        page_id, psid = event.page_id, event.psid
-        if page_id is None or psid is None:
-            return
-        ctx = await self.context(page_id, psid, None)
-        if outcome.get("login") == "succeeded":
-            if ctx.grant is None:
-                return  # revoked (or expired) before we got to it: nothing to announce
-            requested = tuple(str(scope) for scope in outcome.get("requested", []))
-            declined = tuple(scope for scope in requested if not ctx.grant.has_scopes(scope))
-            for handler in self.bot._on_login:
-                await handler(ctx, declined)
-        else:
-            for failure_handler in self.bot._on_login_failed:
-                await failure_handler(ctx, str(outcome.get("reason", "")))
+            return self._postbacks.get(payload or "") or self._fallback
+        if event.kind != "message" or event.message is None:
+            return None
+        message = event.message
+        if message.quick_reply is not None:
+            handler = self._quick_replies.get(message.quick_reply.payload)
+            if handler is not None:
+                return handler
+        body = message.text or ""
+        exact = self._texts.get(_normalized(body)) if body.strip() else None
+        if exact is not None:
+            return exact
+        for compiled, handler in self._patterns:
+            if compiled.search(body.strip()):
+                return handler
+        return self._any_message or self._fallback

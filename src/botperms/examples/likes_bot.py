@@ -1,17 +1,34 @@
-"""The example bot: asks for ``user_likes`` through Facebook Login, then lists the person's likes.
+"""The example bot: lists the pages a person likes on Facebook, using only the public API.
 
-Run it with ``botperms serve`` (it is the default bot) or try it in ``botperms demo``.
+Run it with ``botperms serve`` (it is the default bot) or try it in ``botperms demo``; with
+``BOTPERMS_LOGIN_FLOW=account_link`` it logs people in through Messenger's account linking.
+
+- Get Started greets the person by first name.
+- "likes" (or the menu's "My likes") needs ``user_likes``: ``@requires`` sends the login
+  prompt, and after the login the same request is answered without asking again.
+- "log in" / "Log in" and "log out" / "Log out" do what they say; logging out asks whether to
+  remove the app on Facebook too.
 """
 
 from __future__ import annotations
 
-from botperms import Bot, Context
-from botperms.graph import GraphError, InvalidTokenError, get_likes
+from botperms import Bot, Context, requires
+from botperms.graph import GraphError, InvalidTokenError
+from botperms.messenger import account_unlink_button
 
 bot = Bot(name="likes")
 
 SCOPE = "user_likes"
-HELP = 'Say "likes" to see pages you like, or "logout" to make me forget your Facebook login.'
+# Payloads of the Get Started button, the persistent menu and our quick replies.
+GET_STARTED = "GET_STARTED"
+MY_LIKES = "MY_LIKES"
+LOG_IN = "LOG_IN"
+LOG_OUT = "LOG_OUT"
+LOG_OUT_HERE = "LOG_OUT_HERE"
+LOG_OUT_EVERYWHERE = "LOG_OUT_EVERYWHERE"
+
+HELP = 'Say "likes" to see pages you like, or "log out" to make me forget your Facebook login.'
+MENU = [("My likes", MY_LIKES), ("Log in", LOG_IN)]
 
 
 async def prompt(ctx: Context, why: str = "") -> None:
@@ -20,54 +37,109 @@ async def prompt(ctx: Context, why: str = "") -> None:
 
 
 async def list_likes(ctx: Context, intro: str = "Pages you like:") -> None:
+    await ctx.typing()
     try:
-        pages = await get_likes(ctx.runtime.graph, ctx.user_token, limit=10)
+        data = await ctx.user_graph.get("/me/likes", params={"fields": "name", "limit": "10"})
     except InvalidTokenError:
-        # Facebook no longer accepts the token (expired, password changed, app removed).
-        await ctx.revoke(on_facebook=False, reason="token_invalid")
-        await prompt(ctx, "Your Facebook login has expired. Log in again to see your likes.")
-        return
+        raise  # botperms asks the person to log in again, then answers this request
     except GraphError:
         await ctx.reply("Facebook didn't answer just now. Please try again in a minute.")
         return
-    if not pages:
+    names = [str(page.get("name", "")) for page in data.get("data", [])][:10]
+    if not names:
         await ctx.reply("You don't like any pages yet, as far as Facebook tells me.")
         return
-    lines = "\n".join(f"• {page.name}" for page in pages)
+    lines = "\n".join(f"• {name}" for name in names)
     await ctx.reply(f"{intro}\n{lines}")
 
 
-@bot.on_message(text="likes")
+@bot.on_postback(GET_STARTED)
+async def get_started(ctx: Context) -> None:
+    profile = await ctx.profile()
+    name = profile.first_name if profile is not None and profile.first_name else "there"
+    await ctx.reply(
+        f"Hi {name}! I can show you the pages you like on Facebook.", quick_replies=MENU
+    )
+
+
+@bot.on_message(text="likes", quick_reply=MY_LIKES)
+@bot.on_message(text="my likes")
+@bot.on_postback(MY_LIKES)
+@requires(SCOPE, prompt="I need your permission to see your likes first.")
 async def likes(ctx: Context) -> None:
-    if not ctx.has_scopes(SCOPE):
-        await prompt(ctx, "I need your permission to see your likes first.")
-        return
     await list_likes(ctx)
 
 
+@bot.on_message(text="log in", quick_reply=LOG_IN)
+@bot.on_message(text="login")
+@bot.on_postback(LOG_IN)
+async def log_in(ctx: Context) -> None:
+    if ctx.has_scopes(SCOPE):
+        await ctx.reply("You're already logged in.", quick_replies=[("My likes", MY_LIKES)])
+        return
+    await prompt(ctx, "Log in with Facebook and I'll tell you which pages you like.")
+
+
+@bot.on_message(text="log out")
 @bot.on_message(text="logout")
-async def logout(ctx: Context) -> None:
-    if await ctx.revoke():
-        await ctx.reply("You're logged out: I've deleted your Facebook token.")
-    else:
+@bot.on_postback(LOG_OUT)
+async def log_out(ctx: Context) -> None:
+    if ctx.grant is None:
         await ctx.reply("You weren't logged in.")
+        return
+    choices = [("Just log out", LOG_OUT_HERE), ("Also remove on FB", LOG_OUT_EVERYWHERE)]
+    question = (
+        "Log out? I'll forget your Facebook login. I can also remove this app's access on Facebook."
+    )
+    if ctx.login_flow == "account_link":
+        # Messenger's own log-out button unlinks the account; its webhook says goodbye.
+        await ctx.reply(question, buttons=[account_unlink_button()], quick_replies=choices)
+    else:
+        await ctx.reply(question, quick_replies=choices)
 
 
-@bot.on_postback("LOG_OUT")
-async def logout_postback(ctx: Context) -> None:
-    await logout(ctx)
+async def leave(ctx: Context, *, on_facebook: bool) -> None:
+    if ctx.login_flow == "account_link":
+        was_logged_in = await ctx.unlink(on_facebook=on_facebook)
+    else:
+        was_logged_in = await ctx.revoke(on_facebook=on_facebook)
+    if not was_logged_in:
+        await ctx.reply("You weren't logged in.")
+    elif on_facebook:
+        await ctx.reply("You're logged out, and the app's access on Facebook is removed.")
+    else:
+        await ctx.reply("You're logged out: I've deleted your Facebook token.")
+
+
+@bot.on_message(quick_reply=LOG_OUT_HERE)
+async def log_out_here(ctx: Context) -> None:
+    await leave(ctx, on_facebook=False)
+
+
+@bot.on_message(quick_reply=LOG_OUT_EVERYWHERE)
+async def log_out_everywhere(ctx: Context) -> None:
+    await leave(ctx, on_facebook=True)
+
+
+@bot.on_account_linking
+async def account_linking(ctx: Context) -> None:
+    linking = ctx.event.account_linking if ctx.event else None
+    if linking is not None and linking.status == "linked":
+        await ctx.reply("Your Facebook account is now linked to this conversation.")
 
 
 @bot.fallback
 async def anything_else(ctx: Context) -> None:
     if ctx.has_scopes(SCOPE):
-        await ctx.reply(HELP)
+        await ctx.reply(HELP, quick_replies=[("My likes", MY_LIKES)])
     else:
         await prompt(ctx)
 
 
 @bot.on_login
 async def logged_in(ctx: Context, declined: tuple[str, ...]) -> None:
+    if ctx.pending_intent is not None:
+        return  # botperms now answers the request that waited for this login (or re-asks)
     if SCOPE in declined:
         await ctx.send_login_prompt(
             "You're logged in, but you didn't share your likes, so I can't list them. "

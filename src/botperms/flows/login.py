@@ -224,8 +224,10 @@ class LoginService:
                 await self._record_failure(attempt, exc.reason)
             raise
         LOGINS.labels("granted").inc()
-        # An account-link grant is announced when Messenger's `linked` webhook confirms it.
-        if self.listener is not None and attempt.flow != "account_link":
+        # An account-link grant is announced when Messenger's `linked` webhook confirms it (it
+        # is "pending" until then); a web_url login offered beside the account_link button
+        # (desktop Messenger) is active at once and announced now.
+        if self.listener is not None and done.grant.status == "active":
             await self._notify(self.listener.login_succeeded(done.grant, done.requested))
         return done
 

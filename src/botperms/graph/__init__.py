@@ -14,6 +14,7 @@ from botperms.graph.errors import (
     error_from_response,
     redact,
 )
+from botperms.graph.linking import psid_for_linking_token, unlink_account
 from botperms.graph.oauth import (
     AccessToken,
     Permissions,
@@ -26,7 +27,12 @@ from botperms.graph.oauth import (
     new_pkce_pair,
     revoke_permissions,
 )
-from botperms.graph.send import SendResult, send_action, send_message
+from botperms.graph.profile import (
+    delete_messenger_profile,
+    get_messenger_profile,
+    set_messenger_profile,
+)
+from botperms.graph.send import SendResult, is_sender_action, send_action, send_message
 from botperms.graph.users import LikedPage, Profile, get_likes, get_profile
 
 __all__ = [
@@ -48,16 +54,22 @@ __all__ = [
     "TransientError",
     "UserUnavailableError",
     "debug_token",
+    "delete_messenger_profile",
     "dialog_url",
     "error_from_response",
     "exchange_code",
     "exchange_long_lived",
     "get_likes",
+    "get_messenger_profile",
     "get_permissions",
     "get_profile",
+    "is_sender_action",
     "new_pkce_pair",
+    "psid_for_linking_token",
     "redact",
     "revoke_permissions",
     "send_action",
     "send_message",
+    "set_messenger_profile",
+    "unlink_account",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from botperms.graph.client import GraphClient
 
@@ -93,9 +93,14 @@ async def send_message(
     )
 
 
+def is_sender_action(value: object) -> TypeGuard[SenderAction]:
+    """Whether ``value`` names a sender action the Send API knows."""
+    return isinstance(value, str) and value in SENDER_ACTIONS
+
+
 async def send_action(graph: GraphClient, page_token: str, psid: str, action: SenderAction) -> None:
     """Show typing on/off or mark the conversation seen. Sent with ``recipient`` only."""
-    if action not in SENDER_ACTIONS:
+    if not is_sender_action(action):
         raise ValueError(
             f"sender action {action!r} is not one of {', '.join(sorted(SENDER_ACTIONS))}"
         )

@@ -6,6 +6,7 @@ truncates), so the limits are enforced here where the error can name the field.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ ELEMENTS_MAX = 10
 ELEMENT_TITLE_MAX = 80
 ELEMENT_SUBTITLE_MAX = 80
 _SHOWN = 40  # characters of an offending value quoted in an error
+SENDER_ACTIONS = ("typing_on", "typing_off", "mark_seen")
 
 
 class InvalidMessage(ValueError):
@@ -56,16 +58,40 @@ def _count(field: str, items: Sequence[Any], low: int, high: int) -> list[Any]:
     return list(items)
 
 
-def _url(field: str, url: str, *, https_only: bool = False) -> str:
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url(field: str, url: str, *, https_only: bool = False, loopback_http: bool = False) -> str:
     parts = urlsplit(url)
     allowed = ("https",) if https_only else ("http", "https")
+    if loopback_http and parts.hostname and _is_loopback(parts.hostname):
+        allowed = ("http", "https")
     if parts.scheme not in allowed or not parts.hostname:
         need = "an https URL" if https_only else "an http(s) URL"
         raise InvalidMessage(f"{field} must be {need}; got {_quoted(url)}")
     return url
 
 
+def with_quick_replies(
+    message: dict[str, Any], quick_replies: Sequence[dict[str, Any]] | None
+) -> dict[str, Any]:
+    """``message`` (any message body) with ``quick_replies`` under it; unchanged without any."""
+    if not quick_replies:
+        return message
+    return {
+        **message,
+        "quick_replies": _count("quick_replies", quick_replies, 1, QUICK_REPLIES_MAX),
+    }
+
+
 def quick_reply(title: str, payload: str, image_url: str | None = None) -> dict[str, Any]:
+    """A text quick reply: a chip showing ``title`` that sends ``payload`` when tapped."""
     reply: dict[str, Any] = {
         "content_type": "text",
         "title": _text("quick reply title", title, QUICK_REPLY_TITLE_MAX),
@@ -82,6 +108,7 @@ def email_quick_reply() -> dict[str, Any]:
 
 
 def phone_quick_reply() -> dict[str, Any]:
+    """Offers the person's phone number (pre-filled by Messenger) as a reply."""
     return {"content_type": "user_phone_number"}
 
 
@@ -90,9 +117,8 @@ def text_message(
     quick_replies: Sequence[dict[str, Any]] | None = None,
     metadata: str | None = None,
 ) -> dict[str, Any]:
-    message: dict[str, Any] = {"text": _text("message text", text, TEXT_MAX)}
-    if quick_replies:
-        message["quick_replies"] = _count("quick_replies", quick_replies, 1, QUICK_REPLIES_MAX)
+    """A text message, optionally with quick replies and app metadata (echoed back to us)."""
+    message = with_quick_replies({"text": _text("message text", text, TEXT_MAX)}, quick_replies)
     if metadata is not None:
         message["metadata"] = _text("metadata", metadata, METADATA_MAX, required=False)
     return message
@@ -102,14 +128,20 @@ def _template(payload: dict[str, Any]) -> dict[str, Any]:
     return {"attachment": {"type": "template", "payload": payload}}
 
 
-def button_template(text: str, buttons: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    return _template(
+def button_template(
+    text: str,
+    buttons: Sequence[dict[str, Any]],
+    quick_replies: Sequence[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Text with one to three buttons under it (optionally quick replies below that)."""
+    message = _template(
         {
             "template_type": "button",
             "text": _text("button template text", text, TEMPLATE_TEXT_MAX),
             "buttons": _count("button template buttons", buttons, 1, BUTTONS_MAX),
         }
     )
+    return with_quick_replies(message, quick_replies)
 
 
 def web_url_button(
@@ -121,6 +153,7 @@ def web_url_button(
     fallback_url: str | None = None,
     hide_share: bool = False,
 ) -> dict[str, Any]:
+    """A button that opens ``url`` in Messenger's webview (or a browser tab on desktop)."""
     if height not in ("compact", "tall", "full"):
         raise InvalidMessage(f"webview height {height!r} must be 'compact', 'tall' or 'full'")
     button: dict[str, Any] = {
@@ -142,6 +175,7 @@ def web_url_button(
 
 
 def postback_button(title: str, payload: str) -> dict[str, Any]:
+    """A button that sends ``payload`` back to the bot as a postback event."""
     return {
         "type": "postback",
         "title": _text("button title", title, BUTTON_TITLE_MAX),
@@ -150,11 +184,17 @@ def postback_button(title: str, payload: str) -> dict[str, Any]:
 
 
 def account_link_button(url: str) -> dict[str, Any]:
-    """The log-in button of account linking. It has no title; Messenger draws its own."""
-    return {"type": "account_link", "url": _url("account_link url", url, https_only=True)}
+    """The log-in button of account linking. It has no title; Messenger draws its own.
+
+    Messenger wants https; plain http is accepted only for a loopback host (the offline demo
+    and tests), which no real Messenger could reach anyway.
+    """
+    url = _url("account_link url", url, https_only=True, loopback_http=True)
+    return {"type": "account_link", "url": url}
 
 
 def account_unlink_button() -> dict[str, Any]:
+    """The log-out button of account linking; tapping it sends an ``unlinked`` webhook."""
     return {"type": "account_unlink"}
 
 
@@ -164,6 +204,7 @@ def generic_element(
     image_url: str | None = None,
     buttons: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
+    """One card of a generic template: a title, optional subtitle, image and buttons."""
     element: dict[str, Any] = {"title": _text("element title", title, ELEMENT_TITLE_MAX)}
     if subtitle is not None:
         element["subtitle"] = _text("element subtitle", subtitle, ELEMENT_SUBTITLE_MAX)
@@ -174,10 +215,22 @@ def generic_element(
     return element
 
 
-def generic_template(elements: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    return _template(
+def generic_template(
+    elements: Sequence[dict[str, Any]], quick_replies: Sequence[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A horizontally scrolling row of one to ten cards (see :func:`generic_element`)."""
+    message = _template(
         {
             "template_type": "generic",
             "elements": _count("generic template elements", elements, 1, ELEMENTS_MAX),
         }
     )
+    return with_quick_replies(message, quick_replies)
+
+
+def sender_action(action: str) -> dict[str, Any]:
+    """An outbox payload showing the typing indicator (``typing_on``/``typing_off``) or marking
+    the conversation seen (``mark_seen``); it goes out in order with the messages around it."""
+    if action not in SENDER_ACTIONS:
+        raise InvalidMessage(f"sender action {action!r} is not one of {', '.join(SENDER_ACTIONS)}")
+    return {"sender_action": action}

@@ -9,7 +9,13 @@ import structlog
 
 from botperms.bot import Bot, Dispatcher, Runtime
 from botperms.config import Settings
-from botperms.flows import LeavingService, LinkingService, LoginService, TicketSigner
+from botperms.flows import (
+    LINK_START_PATH,
+    LeavingService,
+    LinkingService,
+    LoginService,
+    TicketSigner,
+)
 from botperms.graph import GraphClient
 from botperms.store import Database, Store, TokenCipher
 from botperms.worker import InboxWorker, OutboxWorker
@@ -55,6 +61,8 @@ class Services:
             default_scopes=tuple(settings.scopes),
             login_links=login.login_url,
             wake_outbox=outbox.loop.wake,
+            login_flow=settings.login_flow.value,
+            link_url=settings.url(LINK_START_PATH),
         )
         dispatcher = Dispatcher(bot, runtime)
         login.listener = dispatcher

@@ -1,6 +1,11 @@
 """Sends queued messages through the Send API: in order per conversation, with retries for
 transient Graph errors, waits for rate limits, and a dead letter (with the reason) for what
-cannot succeed."""
+cannot succeed.
+
+Sender actions (the typing indicator, mark_seen) share the queue so they stay in order with the
+messages around them, but they get one try only: a typing indicator shown a minute late is
+wrong, and one waiting for its retry would hold back the real messages behind it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,14 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from botperms.graph import GraphClient, GraphError, RateLimitedError, send_action, send_message
+from botperms.graph import (
+    GraphClient,
+    GraphError,
+    RateLimitedError,
+    is_sender_action,
+    send_action,
+    send_message,
+)
 from botperms.metrics import OUTBOX
 from botperms.store import OutboxItem, Store
 from botperms.worker.backoff import delay
@@ -21,6 +33,8 @@ MAX_ATTEMPTS = 8
 
 
 class OutboxWorker:
+    """Drains the outbox: each pass sends the oldest due item of every conversation."""
+
     def __init__(
         self,
         store: Store,
@@ -39,6 +53,7 @@ class OutboxWorker:
         self.loop = WakeableLoop("outbox", self.run_once, idle)
 
     async def run_once(self) -> bool:
+        """One pass; True when there was something to send (the loop runs again at once)."""
         items = await self.store.outbox_due(datetime.now(UTC), self.batch)
         if not items:
             return False
@@ -71,8 +86,10 @@ class OutboxWorker:
 
     async def _deliver(self, item: OutboxItem) -> str | None:
         action = item.payload.get("sender_action")
-        if isinstance(action, str):
-            await send_action(self.graph, self.page_token, item.psid, action)  # type: ignore[arg-type]
+        if action is not None:
+            if not is_sender_action(action):
+                raise ValueError(f"sender action {action!r} is not one the Send API knows")
+            await send_action(self.graph, self.page_token, item.psid, action)
             return None
         result = await send_message(
             self.graph,
@@ -87,6 +104,11 @@ class OutboxWorker:
     async def _failed(self, item: OutboxItem, exc: GraphError) -> None:
         attempts = item.attempts + 1
         reason = str(exc)[:500]
+        if "sender_action" in item.payload:
+            log.info("outbox.action_dropped", item_id=item.id, psid=item.psid, code=exc.code)
+            await self.store.outbox_dead(item.id, f"sender action not retried: {reason}"[:500])
+            OUTBOX.labels("dead").inc()
+            return
         if not exc.retryable or attempts >= MAX_ATTEMPTS:
             log.warning(
                 "outbox.dead", item_id=item.id, psid=item.psid, code=exc.code, reason=reason

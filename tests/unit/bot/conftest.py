@@ -7,6 +7,7 @@ import hashlib
 import hmac
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +191,31 @@ def text(body: str | None, psid: str = "alice", **message: Any) -> MessagingEven
 
 def postback(payload: str | None, psid: str = "alice") -> MessagingEvent:
     return event(psid, postback={"mid": "p1", "title": "Button", "payload": payload})
+
+
+async def run_inbox(store: Store, dispatcher: Dispatcher, *, rounds: int = 10) -> list[str]:
+    """Handles what is queued in the inbox, as the inbox worker would (events queued while
+    handling, such as replays, in a later round). Returns the handled items' keys."""
+    handled: list[str] = []
+    for _ in range(rounds):
+        items = await store.inbox_claim(datetime.now(UTC), 100)
+        if not items:
+            return handled
+        for item in items:
+            await dispatcher.handle(MessagingEvent.model_validate(item.payload))
+            await store.inbox_done(item.id)
+            handled.append(item.event_key)
+    raise AssertionError("the inbox did not drain")
+
+
+async def sent(store: Store, psid: str = "alice") -> list[dict[str, Any]]:
+    """Every payload queued in the outbox for the person, oldest first."""
+    return [item.payload for item in await store.outbox_list() if item.psid == psid]
+
+
+def template_text(message: dict[str, Any]) -> str:
+    return str(message["attachment"]["payload"]["text"])
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(message["attachment"]["payload"]["buttons"])

@@ -65,31 +65,85 @@ def test_a_pattern_is_searched_case_insensitively(bot: Bot, calls: Calls) -> Non
     assert routed(bot, text("weatherman")) is None
 
 
-def test_routes_are_tried_in_registration_order(calls: Calls) -> None:
-    exact_first = Bot()
-    exact_first.on_message(text="likes")(calls.handler("exact"))
-    exact_first.on_message(pattern="like")(calls.handler("pattern"))
-    assert routed(exact_first, text("likes")) == "exact"
-    assert routed(exact_first, text("I like it")) == "pattern"
+def test_precedence_does_not_depend_on_registration_order(calls: Calls) -> None:
+    def register(bot: Bot, order: list[str]) -> None:
+        routes = {
+            "quick_reply": lambda: bot.on_message(quick_reply="LIKES")(calls.handler("tap")),
+            "text": lambda: bot.on_message(text="likes")(calls.handler("exact")),
+            "pattern": lambda: bot.on_message(pattern="like")(calls.handler("pattern")),
+            "any": lambda: bot.on_message()(calls.handler("any")),
+            "fallback": lambda: bot.fallback(calls.handler("fallback")),
+        }
+        for name in order:
+            routes[name]()
 
-    pattern_first = Bot()
-    pattern_first.on_message(pattern="like")(calls.handler("pattern"))
-    pattern_first.on_message(text="likes")(calls.handler("exact"))
-    # The broader pattern was registered first, so the exact route never sees "likes".
-    assert routed(pattern_first, text("likes")) == "pattern"
+    orders = [
+        ["quick_reply", "text", "pattern", "any", "fallback"],
+        ["fallback", "any", "pattern", "text", "quick_reply"],
+        ["pattern", "any", "quick_reply", "fallback", "text"],
+    ]
+    for order in orders:
+        bot = Bot()
+        register(bot, order)
+        # A tap on a quick reply with a routed payload beats the text written on it.
+        assert routed(bot, text("likes", quick_reply={"payload": "LIKES"})) == "tap", order
+        assert routed(bot, text("likes")) == "exact", order
+        assert routed(bot, text("I like it")) == "pattern", order
+        assert routed(bot, text("hello")) == "any", order
+        assert routed(bot, postback("ANY")) == "fallback", order
 
-    catch_all_first = Bot()
-    catch_all_first.on_message()(calls.handler("any"))
-    catch_all_first.on_message(text="likes")(calls.handler("exact"))
-    assert routed(catch_all_first, text("likes")) == "any"
+
+def test_without_a_route_for_its_payload_a_quick_reply_is_the_text_on_it(
+    bot: Bot, calls: Calls
+) -> None:
+    bot.on_message(text="likes")(calls.handler("exact"))
+    bot.on_message(pattern="blue")(calls.handler("pattern"))
+    bot.fallback(calls.handler("fallback"))
+    assert routed(bot, text("Likes", quick_reply={"payload": "UNROUTED"})) == "exact"
+    assert routed(bot, text("Blue", quick_reply={"payload": "COLOR_BLUE"})) == "pattern"
+    assert routed(bot, text("Red", quick_reply={"payload": "COLOR_RED"})) == "fallback"
+
+
+def test_patterns_are_tried_in_registration_order(calls: Calls) -> None:
+    bot = Bot()
+    bot.on_message(pattern="like")(calls.handler("first"))
+    bot.on_message(pattern="likes")(calls.handler("second"))
+    assert routed(bot, text("my likes")) == "first"
+
+
+def test_one_handler_for_several_conditions(bot: Bot, calls: Calls) -> None:
+    bot.on_message(text="log in", quick_reply="LOG_IN", pattern=r"^sign ?in")(
+        calls.handler("login")
+    )
+    assert routed(bot, text("Log  In")) == "login"  # inner whitespace counts once
+    assert routed(bot, text("Go", quick_reply={"payload": "LOG_IN"})) == "login"
+    assert routed(bot, text("signin please")) == "login"
+    assert routed(bot, text("log in now")) is None
+
+
+def test_registering_a_text_again_replaces_its_handler(bot: Bot, calls: Calls) -> None:
+    bot.on_message(text="likes")(calls.handler("old"))
+    bot.on_message(text="LIKES")(calls.handler("new"))
+    bot.on_message()(calls.handler("any-old"))
+    bot.on_message()(calls.handler("any-new"))
+    assert routed(bot, text("likes")) == "new"
+    assert routed(bot, text("other")) == "any-new"
+
+
+def test_an_empty_text_route_is_refused(bot: Bot) -> None:
+    with pytest.raises(ValueError, match="needs some text"):
+        bot.on_message(text="  ")
 
 
 def test_the_routing_rules_are_documented() -> None:
     doc = " ".join((Bot.on_message.__doc__ or "").split())
     assert "ignoring case and surrounding whitespace" in doc
     assert "case-insensitively" in doc
-    assert "order they were registered" in doc
-    assert "first match wins" in doc
+    assert (
+        "a quick reply's exact payload first, then exact text, then patterns (in the order they "
+        "were registered; the first match wins), then the route without conditions, then "
+        ":meth:`fallback`" in doc
+    )
     assert "exact payload" in (Bot.on_postback.__doc__ or "")
     assert "message or postback" in (Bot.fallback.__doc__ or "")
     assert "ignored" in (Bot.route.__doc__ or "")

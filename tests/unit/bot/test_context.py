@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from botperms.bot import Context, NotGranted, Runtime
-from botperms.messenger import InvalidMessage
+from botperms.messenger import InvalidMessage, generic_element, postback_button, quick_reply
 from botperms.store import GrantRecord, Store
 from botperms.store.models import Grant
 from tests.unit.bot.conftest import (
@@ -308,4 +309,118 @@ async def test_revoke_without_a_grant_does_nothing(
     await grant(store, "bob")
     assert await alice(runtime).revoke() is False
     assert await store.active_grant(PAGE_ID, "bob") is not None
+    assert facebook.requests == []
+
+
+async def test_revoke_also_ends_logins_in_progress_and_the_waiting_request(
+    runtime: Runtime, store: Store
+) -> None:
+    record = await grant(store)
+    await store.save_pending_intent(
+        page_id=PAGE_ID,
+        psid="alice",
+        scopes=["user_posts"],
+        event=text("posts").as_dict(),
+        expires_at=datetime.now(UTC) + timedelta(hours=1),
+    )
+    await store.create_attempt(
+        state_hash="s1",
+        ticket_id="t1",
+        page_id=PAGE_ID,
+        psid="alice",
+        scopes=["user_posts"],
+        flow="web",
+        auth_type=None,
+        linking_redirect_uri=None,
+        code_verifier="v",
+        browser_hash="b",
+        client_kind="desktop",
+        expires_at=datetime.now(UTC) + timedelta(minutes=10),
+    )
+    assert await alice(runtime, with_grant=record).revoke(on_facebook=False) is True
+    assert await store.pending_intent(PAGE_ID, "alice", now=datetime.now(UTC)) is None
+    attempt = await store.get_attempt("s1")
+    assert attempt is not None
+    assert attempt.outcome == "cancelled:logout"
+
+
+# -- reply variants and typing ---------------------------------------------------------------
+
+
+async def test_reply_with_buttons_is_a_button_template(runtime: Runtime, store: Store) -> None:
+    await alice(runtime).reply(
+        "Pick one",
+        buttons=[postback_button("Red", "RED"), postback_button("Blue", "BLUE")],
+        quick_replies=[quick_reply("Later", "LATER")],
+    )
+    assert await queued(store) == [
+        {
+            "attachment": {
+                "type": "template",
+                "payload": {
+                    "template_type": "button",
+                    "text": "Pick one",
+                    "buttons": [
+                        {"type": "postback", "title": "Red", "payload": "RED"},
+                        {"type": "postback", "title": "Blue", "payload": "BLUE"},
+                    ],
+                },
+            },
+            "quick_replies": [{"content_type": "text", "title": "Later", "payload": "LATER"}],
+        }
+    ]
+
+
+async def test_reply_with_elements_is_a_generic_template(runtime: Runtime, store: Store) -> None:
+    cards = [generic_element("Page one", "Liked in 2024"), generic_element("Page two")]
+    await alice(runtime).reply(elements=cards)
+    [message] = await queued(store)
+    assert message["attachment"]["payload"] == {"template_type": "generic", "elements": cards}
+
+
+async def test_reply_with_a_ready_message_and_quick_replies(runtime: Runtime, store: Store) -> None:
+    image = {"attachment": {"type": "image", "payload": {"url": "https://x.test/a.png"}}}
+    await alice(runtime).reply(message=image, quick_replies=[("More", "MORE")])
+    assert await queued(store) == [
+        {**image, "quick_replies": [{"content_type": "text", "title": "More", "payload": "MORE"}]}
+    ]
+    assert "quick_replies" not in image  # the caller's dict is left alone
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        pytest.param({"text": "x", "message": {"text": "y"}}, "takes no text", id="text+message"),
+        pytest.param(
+            {"elements": [generic_element("a")], "text": "x"}, "no text or buttons", id="el+text"
+        ),
+        pytest.param(
+            {"buttons": [postback_button("a", "A")]}, "needs text or message", id="buttons-only"
+        ),
+    ],
+)
+async def test_reply_refuses_mixed_up_arguments(
+    runtime: Runtime, store: Store, arguments: dict[str, Any], error: str
+) -> None:
+    with pytest.raises(ValueError, match=error):
+        await alice(runtime).reply(**arguments)
+    assert await queued(store) == []
+
+
+async def test_reply_checks_messenger_limits_on_templates(runtime: Runtime, store: Store) -> None:
+    with pytest.raises(InvalidMessage, match="at most 3"):
+        await alice(runtime).reply("x", buttons=[postback_button("a", "A")] * 4)
+    with pytest.raises(InvalidMessage, match="at most 13"):
+        await alice(runtime).reply("x", quick_replies=[("a", "A")] * 14)
+    assert await queued(store) == []
+
+
+async def test_typing_is_queued_in_order_with_the_messages(
+    runtime: Runtime, store: Store, wakes: Wakes, facebook: FakeGraph
+) -> None:
+    ctx = alice(runtime)
+    await ctx.typing()
+    await ctx.reply("done")
+    assert await queued(store) == [{"sender_action": "typing_on"}, {"text": "done"}]
+    assert wakes.count == 2
     assert facebook.requests == []

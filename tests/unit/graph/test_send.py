@@ -5,7 +5,7 @@ import pytest
 
 from botperms.graph.client import GraphClient
 from botperms.graph.errors import TransientError, UserUnavailableError
-from botperms.graph.send import SendResult, send_action, send_message
+from botperms.graph.send import SendResult, is_sender_action, send_action, send_message
 
 from .conftest import Recorder
 
@@ -99,3 +99,11 @@ async def test_send_action_retried_after_timeout(recorder: Recorder, graph: Grap
 async def test_send_action_rejects_unknown(graph: GraphClient) -> None:
     with pytest.raises(ValueError, match="sender action"):
         await send_action(graph, PAGE_TOKEN, "5", "wave")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "known"),
+    [("typing_on", True), ("typing_off", True), ("mark_seen", True), ("wave", False), (1, False)],
+)
+def test_is_sender_action(value: object, known: bool) -> None:
+    assert is_sender_action(value) is known

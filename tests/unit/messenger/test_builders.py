@@ -12,8 +12,10 @@ from botperms.messenger.builders import (
     phone_quick_reply,
     postback_button,
     quick_reply,
+    sender_action,
     text_message,
     web_url_button,
+    with_quick_replies,
 )
 
 
@@ -188,3 +190,44 @@ def test_long_values_are_shortened_in_messages() -> None:
 def test_errors_are_value_errors() -> None:
     assert issubclass(InvalidMessage, ValueError)
     assert issubclass(MessageTooLarge, InvalidMessage)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8000/link/start", "http://localhost/link/start", "http://[::1]:80/link"],
+)
+def test_account_link_accepts_http_only_on_loopback(url: str) -> None:
+    # The offline demo runs on loopback, which no real Messenger could open anyway.
+    assert account_link_button(url) == {"type": "account_link", "url": url}
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.1/link", "http://127.0.0.1.example.com/link"])
+def test_account_link_refuses_http_elsewhere(url: str) -> None:
+    with pytest.raises(InvalidMessage, match="must be an https URL"):
+        account_link_button(url)
+
+
+def test_templates_take_quick_replies() -> None:
+    replies = [quick_reply("Later", "LATER")]
+    buttons = button_template("Pick", [postback_button("Go", "GO")], replies)
+    assert buttons["quick_replies"] == replies
+    cards = generic_template([generic_element("Card")], replies)
+    assert cards["quick_replies"] == replies
+    assert "quick_replies" not in button_template("Pick", [postback_button("Go", "GO")])
+    with pytest.raises(MessageTooLarge, match="quick_replies has 14"):
+        button_template("Pick", [postback_button("Go", "GO")], replies * 14)
+
+
+def test_with_quick_replies_copies_the_message() -> None:
+    image = {"attachment": {"type": "image", "payload": {"url": "https://x/i.png"}}}
+    both = with_quick_replies(image, [quick_reply("More", "MORE")])
+    assert both == {**image, "quick_replies": [quick_reply("More", "MORE")]}
+    assert "quick_replies" not in image
+    assert with_quick_replies(image, None) is image
+
+
+def test_sender_actions() -> None:
+    assert sender_action("typing_on") == {"sender_action": "typing_on"}
+    assert sender_action("mark_seen") == {"sender_action": "mark_seen"}
+    with pytest.raises(InvalidMessage, match="sender action 'wave'"):
+        sender_action("wave")

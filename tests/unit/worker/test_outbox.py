@@ -444,3 +444,19 @@ async def test_a_pass_ends_only_after_every_send_in_it_has_finished(
     with pytest.raises(StorageUnavailable):
         await one_pass
     assert seen_at_end == [[1]]  # alice's send was recorded before the pass returned
+
+
+async def test_a_failed_sender_action_is_dropped_not_retried_and_holds_nothing_back(
+    store: Store, worker: OutboxWorker, facebook: FakeSendAPI, database: Database
+) -> None:
+    # Transient on every try: a message would wait for its retry, a typing indicator must not.
+    facebook.fail("typing_on", *(graph_error(1200, status=500) for _ in range(20)))
+    action = await store.outbox_add(PAGE_ID, "psid1", {"sender_action": "typing_on"})
+    after = await queue(store, "psid1", "here are your likes")
+    await drain(worker, database)
+    dropped = await item(store, action)
+    assert (dropped.status, dropped.attempts) == ("dead", 1)
+    assert dropped.last_error is not None
+    assert dropped.last_error.startswith("sender action not retried: ")
+    assert (await item(store, after)).status == "sent"
+    assert facebook.delivered == [("psid1", "here are your likes")]
