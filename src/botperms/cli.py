@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from botperms.config import Settings, describe_error
+from botperms.config import LoginFlow, Settings, describe_error
 from botperms.profile_cmd import profile_app
 
 app = typer.Typer(
@@ -23,6 +23,9 @@ app = typer.Typer(
     "(see docs/configuration.md).",
     no_args_is_help=True,
     add_completion=False,
+    # Markdown: docstring paragraphs are re-flowed to the terminal, not broken where the
+    # source lines end.
+    rich_markup_mode="markdown",
 )
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -102,18 +105,50 @@ def serve(
 
 @app.command()
 def demo(
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[MODULE:ATTRIBUTE]",
+            help="Your Bot, e.g. bot:bot (from the current folder). Without it, the example "
+            "likes bot runs.",
+        ),
+    ] = None,
+    flow: Annotated[
+        LoginFlow,
+        typer.Option(help="How people log in: a web login link, or Messenger's account linking."),
+    ] = LoginFlow.WEB,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            help="Messenger Profile file applied to the demo page at start. Default: the "
+            "example bot's, or ./messenger_profile.toml for your own bot when it exists.",
+            dir_okay=False,
+        ),
+    ] = None,
     port: Annotated[int, typer.Option(help="Port for the bot.")] = 8000,
     fakebook_port: Annotated[int, typer.Option(help="Port for fakebook.")] = 8001,
     data_dir: Annotated[str, typer.Option(help="Folder for the SQLite file and demo secrets.")] = (
         "data/demo"
     ),
 ) -> None:
-    """Run the bot against fakebook on 127.0.0.1: no Facebook account, no network."""
-    from botperms.demo import prepare, run_demo
+    """Run a bot against fakebook on 127.0.0.1: no Facebook account, no network.
 
+    fakebook (a local stand-in for Facebook, with a Messenger chat simulator) and the bot start
+    together, wired to each other; the Messenger Profile file is applied to the demo page.
+    """
+    from botperms.bot import Bot
+    from botperms.demo import EXAMPLE_PROFILE, prepare, run_demo
+
+    bot = load_bot(target)
+    if not isinstance(bot, Bot):
+        console.print(f"[bold red]{target!r} is not a botperms Bot[/]")
+        raise typer.Exit(2)
+    if profile is None:
+        local = Path("messenger_profile.toml")
+        profile = EXAMPLE_PROFILE if target is None else (local if local.exists() else None)
     try:
-        settings, config_path = prepare(port, fakebook_port, data_dir)
-        code = asyncio.run(run_demo(settings, config_path, fakebook_port))
+        settings, config_path = prepare(port, fakebook_port, data_dir, flow)
+        code = asyncio.run(run_demo(settings, config_path, fakebook_port, bot, profile))
     except KeyboardInterrupt:
         code = 0  # Ctrl-C is how a demo ends; both servers are already down
     except RuntimeError as exc:  # a port in use, or fakebook did not come up

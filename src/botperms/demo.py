@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet
 from rich.console import Console
 from rich.panel import Panel
 
+from botperms.bot import Bot
 from botperms.config import DEMO_SECRET_PREFIX, LoginFlow, Settings
 from botperms.flows import CALLBACK_PATH, DATA_DELETION_PATH, DEAUTHORIZE_PATH
 
@@ -127,7 +128,43 @@ def prepare(
     return settings, config_path
 
 
-async def run_demo(settings: Settings, config_path: Path, fakebook_port: int) -> int:
+EXAMPLE_PROFILE = Path(__file__).parent / "examples" / "messenger_profile.toml"
+
+
+async def apply_profile(settings: Settings, path: Path | None) -> str:
+    """Applies the Messenger Profile file to fakebook's page; a line for the panel."""
+    from botperms.graph import GraphClient, GraphError
+    from botperms.messenger.profile import ProfileError
+    from botperms.profile_cmd import profile_for, sync_profile
+
+    if path is None:
+        return "none (no messenger_profile.toml here)"
+    try:
+        desired = profile_for(settings, path)
+    except ProfileError as exc:
+        console.print(f"[bold yellow]{path} was not applied:[/]")
+        for problem in exc.problems:
+            console.print(f"  {problem}", markup=False, highlight=False)
+        return f"[yellow]{path} has problems (see above); not applied[/]"
+    graph = GraphClient.from_settings(settings)
+    try:
+        steps = await sync_profile(graph, settings.page_token.get_secret_value(), desired)
+    except GraphError as exc:
+        console.print(f"[bold yellow]fakebook refused the Messenger Profile:[/] {exc}")
+        return f"[yellow]{path}: refused (see above)[/]"
+    finally:
+        await graph.aclose()
+    changed = "already up to date" if not steps else "applied"
+    return f"{path.name if path == EXAMPLE_PROFILE else path} ({changed})"
+
+
+async def run_demo(
+    settings: Settings,
+    config_path: Path,
+    fakebook_port: int,
+    bot: Bot | None = None,
+    profile: Path | None = EXAMPLE_PROFILE,
+) -> int:
     import uvicorn
 
     from botperms.examples.likes_bot import bot as example_bot
@@ -145,7 +182,8 @@ async def run_demo(settings: Settings, config_path: Path, fakebook_port: int) ->
             await _wait_until_up(fakebook_url + "/", fakebook)
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(settings, example_bot), host="127.0.0.1", port=settings_port(settings),
+                create_app(settings, bot or example_bot), host="127.0.0.1",
+                port=settings_port(settings),
                 log_level="warning",
             )
         )  # fmt: skip
@@ -162,14 +200,28 @@ async def run_demo(settings: Settings, config_path: Path, fakebook_port: int) ->
         async with httpx.AsyncClient() as client:
             verified = await client.post(f"{fakebook_url}/_fakebook/webhook/verify", timeout=10)
         ok = verified.status_code == 200 and verified.json().get("ok", False)
+        profile_line = await apply_profile(settings, profile)
+        if settings.login_flow is LoginFlow.ACCOUNT_LINK:
+            how = (
+                "Tap [bold]Get Started[/] in the [bold]phone[/] view, say [bold]likes[/], tap "
+                "[bold]Log in[/] (Messenger's account-linking button), allow [bold]user_likes[/], "
+                "and the bot lists the pages you like. Account linking works in Messenger's "
+                "phone apps only; on a computer, use [bold]Log in on a computer[/]. Log out from "
+                "the menu (☰); remove the app or delete your data on fakebook's settings page."
+            )
+        else:
+            how = (
+                "Tap [bold]Get Started[/], say [bold]likes[/], tap [bold]Log in with Facebook[/], "
+                "allow [bold]user_likes[/], and the bot lists the pages you like."
+            )
         console.print(
             Panel.fit(
                 f"[bold]Open the Messenger simulator:[/] [link]{fakebook_url}/chat[/link]\n\n"
-                "Say hi, tap [bold]Log in with Facebook[/], allow [bold]user_likes[/], and the bot "
-                "lists the pages you like.\n"
-                f"Bot:      {settings.public_url}\n"
-                f"fakebook: {fakebook_url}\n"
+                f"{how}\n\n"
+                f"Bot:      {settings.public_url} (login flow: {settings.login_flow.value})\n"
+                f"fakebook: {fakebook_url} (settings page: {fakebook_url}/settings)\n"
                 f"Webhook verified: {'yes' if ok else 'NO (see the bot log)'}\n"
+                f"Messenger Profile: {profile_line}\n"
                 f"Data:     {config_path.parent.resolve()}\n\nPress Ctrl-C to stop.",
                 title="botperms demo",
             )

@@ -72,6 +72,33 @@ def _settings() -> Settings:
         raise typer.Exit(EXIT_INVALID) from None
 
 
+def profile_for(settings: Settings, file: Path) -> dict[str, Any]:
+    """The profile ``file`` asks for under these settings; raises ``ProfileError``."""
+    return desired_profile(
+        load_profile(file),
+        public_url=settings.public_url,
+        account_linking_url=_account_linking_url(settings),
+    )
+
+
+async def send_step(graph: GraphClient, page_token: str, step: Step) -> None:
+    if step.action == "set":
+        await set_messenger_profile(graph, page_token, step.values)
+    else:
+        await delete_messenger_profile(graph, page_token, step.fields)
+
+
+async def sync_profile(
+    graph: GraphClient, page_token: str, desired: dict[str, Any], *, prune: bool = False
+) -> list[Step]:
+    """Make the page's profile match ``desired``; returns the calls made (none: it matched)."""
+    current = await get_messenger_profile(graph, page_token, PROPERTIES)
+    steps = plan(diff(desired, current, prune=prune))
+    for step in steps:
+        await send_step(graph, page_token, step)
+    return steps
+
+
 def _account_linking_url(settings: Settings) -> str | None:
     if settings.login_flow is not LoginFlow.ACCOUNT_LINK:
         return None
@@ -129,10 +156,7 @@ async def _read(graph: GraphClient, page_token: str) -> dict[str, Any]:
 def _execute(settings: Settings, steps: list[Step]) -> None:
     async def work(graph: GraphClient, page_token: str) -> None:
         for step in steps:
-            if step.action == "set":
-                await set_messenger_profile(graph, page_token, step.values)
-            else:
-                await delete_messenger_profile(graph, page_token, step.fields)
+            await send_step(graph, page_token, step)
             out.print(Text(f"  ✓ {step.describe()}", style="green"))
 
     _run(settings, work)
