@@ -30,7 +30,8 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """localhost or a loopback IP: the only hosts where plain http is acceptable."""
     if host == "localhost":
         return True
     try:
@@ -121,7 +122,7 @@ class Settings(BaseSettings):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{url!r} is not an http(s) URL")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ValueError(
                 f"{url!r} must use https (http is only allowed on 127.0.0.1/localhost)"
             )

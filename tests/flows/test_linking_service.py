@@ -95,7 +95,7 @@ async def h(tmp_path: Path) -> AsyncIterator[Linking]:
         listener,
         clock=lambda: bot_now[0],
     )
-    linking = LinkingService(settings, graph, store, clock=lambda: bot_now[0])
+    linking = LinkingService(settings, graph, store, login)
     people = (await http.get("/_fakebook/people")).json()
     try:
         yield Linking(

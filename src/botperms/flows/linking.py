@@ -12,25 +12,19 @@ ends in a redirect *without* a code, which is how Messenger learns that linking 
 from __future__ import annotations
 
 import hashlib
-import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import structlog
 
 from botperms.config import Settings
-from botperms.flows.client_kind import classify
 from botperms.flows.errors import FailureReason, FlowError
-from botperms.flows.login import CALLBACK_PATH, LoginStart, browser_hash, state_hash
-from botperms.flows.tickets import utcnow
+from botperms.flows.login import LoginService, LoginStart
 from botperms.graph import (
     GraphClient,
     GraphError,
     LinkingTokenError,
-    dialog_url,
-    new_pkce_pair,
     psid_for_linking_token,
 )
 from botperms.metrics import LOGINS
@@ -87,17 +81,15 @@ class LinkAborted:
 
 
 class LinkingService:
+    """``/link/start``: checks Messenger's parameters, then hands over to ``LoginService``."""
+
     def __init__(
-        self,
-        settings: Settings,
-        graph: GraphClient,
-        store: Store,
-        clock: Callable[[], datetime] = utcnow,
+        self, settings: Settings, graph: GraphClient, store: Store, login: LoginService
     ) -> None:
         self.settings = settings
         self.graph = graph
         self.store = store
-        self.clock = clock
+        self.login = login
 
     def link_url(self) -> str:
         """The ``account_link`` button's URL."""
@@ -118,44 +110,27 @@ class LinkingService:
         except GraphError as exc:
             return self._abort(redirect_uri, f"PSID look-up failed: {exc}")
         scopes = _requested_scopes(params.get("scope"), tuple(self.settings.scopes))
-        auth_type = "rerequest" if params.get("auth_type") == "rerequest" else None
-        state = secrets.token_urlsafe(32)
-        verifier, challenge = new_pkce_pair()
-        now = self.clock()
-        # The whole round trip must end inside Messenger's window for the linking token.
-        ttl = min(self.settings.state_ttl_seconds, self.settings.link_window_seconds)
         try:
-            await self.store.create_attempt(
-                state_hash=state_hash(state),
+            started = await self.login.start_login(
                 # One attempt per linking token: a reloaded /link/start cannot start a second.
                 ticket_id="link:" + hashlib.sha256(token.encode()).hexdigest(),
                 page_id=self.settings.page_id,
                 psid=psid,
-                scopes=list(scopes),
+                scopes=scopes,
                 flow="account_link",
-                auth_type=auth_type,
+                auth_type="rerequest" if params.get("auth_type") == "rerequest" else None,
+                browser_nonce=browser_nonce,
+                user_agent=user_agent,
                 linking_redirect_uri=redirect_uri,
-                code_verifier=verifier,
-                browser_hash=browser_hash(browser_nonce),
-                client_kind=classify(user_agent).value,
-                expires_at=now + timedelta(seconds=ttl),
+                # The whole round trip must end inside Messenger's window for the token.
+                ttl_seconds=min(self.settings.state_ttl_seconds, self.settings.link_window_seconds),
             )
         except TicketAlreadyUsed:
             return self._abort(redirect_uri, "account_linking_token used before")
         except StoreError as exc:
             return self._abort(redirect_uri, f"storage: {exc}")
-        url = dialog_url(
-            www_url=self.settings.www_url,
-            graph_version=self.settings.graph_version,
-            app_id=self.settings.app_id,
-            redirect_uri=self.settings.url(CALLBACK_PATH),
-            state=state,
-            scopes=scopes,
-            code_challenge=challenge,
-            auth_type=auth_type,
-        )
         log.info("link.started", page_id=self.settings.page_id, psid=psid, scopes=scopes)
-        return LoginStart(dialog_url=url, browser_nonce=browser_nonce)
+        return started
 
     @staticmethod
     def _abort(redirect_uri: str, reason: str) -> LinkAborted:

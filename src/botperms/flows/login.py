@@ -170,24 +170,16 @@ class LoginService:
         self, raw_ticket: str | None, browser_nonce: str | None, user_agent: str | None
     ) -> LoginStart:
         ticket = self.read_ticket(raw_ticket)
-        nonce = browser_nonce or self.new_browser_nonce()
-        state = secrets.token_urlsafe(32)
-        verifier, challenge = new_pkce_pair()
-        now = self.clock()
         try:
-            await self.store.create_attempt(
-                state_hash=state_hash(state),
+            started = await self.start_login(
                 ticket_id=ticket.ticket_id,
                 page_id=ticket.page_id,
                 psid=ticket.psid,
-                scopes=list(ticket.scopes),
+                scopes=ticket.scopes,
                 flow=ticket.flow.value,
                 auth_type=ticket.auth_type,
-                linking_redirect_uri=None,
-                code_verifier=verifier,
-                browser_hash=browser_hash(nonce),
-                client_kind=classify(user_agent).value,
-                expires_at=now + timedelta(seconds=self.settings.state_ttl_seconds),
+                browser_nonce=browser_nonce or self.new_browser_nonce(),
+                user_agent=user_agent,
             )
         except TicketAlreadyUsed:
             raise FlowError(
@@ -195,18 +187,54 @@ class LoginService:
             ) from None
         except StoreError as exc:
             raise FlowError(FailureReason.STORAGE_ERROR, str(exc)) from None
+        log.info("login.started", page_id=ticket.page_id, psid=ticket.psid, scopes=ticket.scopes)
+        return started
+
+    async def start_login(
+        self,
+        *,
+        ticket_id: str,
+        page_id: str,
+        psid: str,
+        scopes: tuple[str, ...],
+        flow: str,
+        auth_type: str | None,
+        browser_nonce: str,
+        user_agent: str | None,
+        linking_redirect_uri: str | None = None,
+        ttl_seconds: int | None = None,
+    ) -> LoginStart:
+        """Record the attempt (state hashed, PKCE verifier encrypted, bound to this browser)
+        and build the Login dialog URL. Both flows start here; ``ticket_id`` makes the thing
+        that started it single-use (``TicketAlreadyUsed``); ``StoreError`` passes through."""
+        state = secrets.token_urlsafe(32)
+        verifier, challenge = new_pkce_pair()
+        ttl = ttl_seconds or self.settings.state_ttl_seconds
+        await self.store.create_attempt(
+            state_hash=state_hash(state),
+            ticket_id=ticket_id,
+            page_id=page_id,
+            psid=psid,
+            scopes=list(scopes),
+            flow=flow,
+            auth_type=auth_type,
+            linking_redirect_uri=linking_redirect_uri,
+            code_verifier=verifier,
+            browser_hash=browser_hash(browser_nonce),
+            client_kind=classify(user_agent).value,
+            expires_at=self.clock() + timedelta(seconds=ttl),
+        )
         url = dialog_url(
             www_url=self.settings.www_url,
             graph_version=self.settings.graph_version,
             app_id=self.settings.app_id,
             redirect_uri=self.settings.url(CALLBACK_PATH),
             state=state,
-            scopes=ticket.scopes,
+            scopes=scopes,
             code_challenge=challenge,
-            auth_type=ticket.auth_type,
+            auth_type=auth_type,
         )
-        log.info("login.started", page_id=ticket.page_id, psid=ticket.psid, scopes=ticket.scopes)
-        return LoginStart(dialog_url=url, browser_nonce=nonce)
+        return LoginStart(dialog_url=url, browser_nonce=browser_nonce)
 
     # -- callback -------------------------------------------------------------------------
     async def callback(

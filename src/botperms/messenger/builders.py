@@ -6,10 +6,11 @@ truncates), so the limits are enforced here where the error can name the field.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from botperms.config import is_loopback
 
 TEXT_MAX = 2000
 QUICK_REPLIES_MAX = 13
@@ -58,19 +59,10 @@ def _count(field: str, items: Sequence[Any], low: int, high: int) -> list[Any]:
     return list(items)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _url(field: str, url: str, *, https_only: bool = False, loopback_http: bool = False) -> str:
     parts = urlsplit(url)
     allowed = ("https",) if https_only else ("http", "https")
-    if loopback_http and parts.hostname and _is_loopback(parts.hostname):
+    if loopback_http and parts.hostname and is_loopback(parts.hostname):
         allowed = ("http", "https")
     if parts.scheme not in allowed or not parts.hostname:
         need = "an https URL" if https_only else "an http(s) URL"

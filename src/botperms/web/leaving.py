@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import structlog
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -10,6 +13,7 @@ from botperms.messenger import InvalidSignedRequest
 from botperms.store import StoreError
 from botperms.web.auth import services_of
 from botperms.web.pages import render
+from botperms.web.services import Services
 
 log = structlog.get_logger(__name__)
 
@@ -35,39 +39,39 @@ async def _signed_request(request: Request) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _refused(callback: str, exc: InvalidSignedRequest) -> Response:
-    log.warning("leaving.refused", callback=callback, reason=str(exc))
-    return JSONResponse({"error": f"invalid signed_request: {exc}"}, status_code=400)
+async def _callback(
+    request: Request, name: str, act: Callable[[Services, str | None], Awaitable[dict[str, Any]]]
+) -> Response:
+    """Both callbacks: 400 for a bad signed_request, 503 when storage fails (nothing changed
+    either way, so Facebook or the person can send it again)."""
+    services = services_of(request)
+    raw = await _signed_request(request)
+    try:
+        return JSONResponse(await act(services, raw))
+    except InvalidSignedRequest as exc:
+        log.warning("leaving.refused", callback=name, reason=str(exc))
+        return JSONResponse({"error": f"invalid signed_request: {exc}"}, status_code=400)
+    except StoreError as exc:
+        log.error("leaving.storage_error", callback=name, error=str(exc))
+        return JSONResponse({"error": "storage unavailable, nothing changed"}, status_code=503)
 
 
-def _unavailable(callback: str, exc: StoreError) -> Response:
-    log.error("leaving.storage_error", callback=callback, error=str(exc))
-    # 503 and nothing changed: Facebook (or the person) can send it again.
-    return JSONResponse({"error": "storage unavailable, nothing changed"}, status_code=503)
+async def _deauthorize(services: Services, raw: str | None) -> dict[str, Any]:
+    revoked = await services.leaving.deauthorize(raw)
+    return {"success": True, "revoked": len(revoked)}
+
+
+async def _delete_data(services: Services, raw: str | None) -> dict[str, Any]:
+    receipt = await services.leaving.delete_data(raw)
+    return {"url": receipt.url, "confirmation_code": receipt.confirmation_code}
 
 
 async def deauthorize(request: Request) -> Response:
-    services = services_of(request)
-    raw = await _signed_request(request)
-    try:
-        revoked = await services.leaving.deauthorize(raw)
-    except InvalidSignedRequest as exc:
-        return _refused("deauthorize", exc)
-    except StoreError as exc:
-        return _unavailable("deauthorize", exc)
-    return JSONResponse({"success": True, "revoked": len(revoked)})
+    return await _callback(request, "deauthorize", _deauthorize)
 
 
 async def data_deletion(request: Request) -> Response:
-    services = services_of(request)
-    raw = await _signed_request(request)
-    try:
-        receipt = await services.leaving.delete_data(raw)
-    except InvalidSignedRequest as exc:
-        return _refused("data_deletion", exc)
-    except StoreError as exc:
-        return _unavailable("data_deletion", exc)
-    return JSONResponse({"url": receipt.url, "confirmation_code": receipt.confirmation_code})
+    return await _callback(request, "data_deletion", _delete_data)
 
 
 async def deletion_status(request: Request) -> Response:

@@ -74,7 +74,7 @@ class Services:
             store=store,
             graph=graph,
             login=login,
-            linking=LinkingService(settings, graph, store),
+            linking=LinkingService(settings, graph, store, login),
             leaving=LeavingService(settings, store),
             dispatcher=dispatcher,
             inbox=inbox,
