@@ -147,7 +147,9 @@ def demo(
         local = Path("messenger_profile.toml")
         profile = EXAMPLE_PROFILE if target is None else (local if local.exists() else None)
     try:
-        settings, config_path = prepare(port, fakebook_port, data_dir, flow)
+        # The demo page is named after your bot (Bot(name=...)), the example's "Likes Bot".
+        page_name = "Likes Bot" if target is None else bot.name.replace("_", " ").title()
+        settings, config_path = prepare(port, fakebook_port, data_dir, flow, page_name)
         code = asyncio.run(run_demo(settings, config_path, fakebook_port, bot, profile))
     except KeyboardInterrupt:
         code = 0  # Ctrl-C is how a demo ends; both servers are already down

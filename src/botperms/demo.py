@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import shlex
 import socket
 import sys
 from pathlib import Path
@@ -72,13 +73,15 @@ def demo_settings(
     )
 
 
-def fakebook_config(settings: Settings, fakebook_url: str) -> dict[str, object]:
+def fakebook_config(
+    settings: Settings, fakebook_url: str, page_name: str = "Likes Bot"
+) -> dict[str, object]:
     return {
         "app_id": settings.app_id,
         "app_secret": settings.app_secret.get_secret_value(),
-        "app_name": "Likes Bot (demo)",
+        "app_name": f"{page_name} (demo)",
         "page_id": settings.page_id,
-        "page_name": "Likes Bot",
+        "page_name": page_name,
         "page_token": settings.page_token.get_secret_value(),
         "webhook_url": settings.url("/webhook"),
         "verify_token": settings.verify_token.get_secret_value(),
@@ -112,10 +115,37 @@ def _check_free(port: int, option: str) -> None:
             raise RuntimeError(f"port {port} is in use (choose another with {option})") from None
 
 
+def write_env_file(settings: Settings, path: Path) -> None:
+    """The demo's settings as ``BOTPERMS_*`` lines, so other commands (``botperms profile``,
+    ``botperms serve``) can run against the demo: ``set -a; . data/demo/demo.env; set +a``."""
+    values = {
+        "APP_ID": settings.app_id,
+        "APP_SECRET": settings.app_secret.get_secret_value(),
+        "VERIFY_TOKEN": settings.verify_token.get_secret_value(),
+        "PAGE_ID": settings.page_id,
+        "PAGE_TOKEN": settings.page_token.get_secret_value(),
+        "PUBLIC_URL": settings.public_url,
+        "GRAPH_URL": settings.graph_url,
+        "WWW_URL": settings.www_url,
+        "M_ME_URL": settings.m_me_url,
+        "EXTENSIONS_SDK_URL": settings.extensions_sdk_url,
+        "DATABASE_URL": settings.database_url,
+        "TOKEN_KEYS": ",".join(key.get_secret_value() for key in settings.token_keys),
+        "LOGIN_FLOW": settings.login_flow.value,
+    }
+    lines = [f"BOTPERMS_{name}={shlex.quote(value)}" for name, value in values.items()]
+    path.write_text("# botperms demo settings (demo secrets only)\n" + "\n".join(lines) + "\n")
+    path.chmod(0o600)
+
+
 def prepare(
-    port: int, fakebook_port: int, data_dir: str, login_flow: LoginFlow = LoginFlow.WEB
+    port: int,
+    fakebook_port: int,
+    data_dir: str,
+    login_flow: LoginFlow = LoginFlow.WEB,
+    page_name: str = "Likes Bot",
 ) -> tuple[Settings, Path]:
-    """Demo secrets, bot settings and fakebook's config file in ``data_dir``."""
+    """Demo secrets, bot settings, fakebook's config file and ``demo.env`` in ``data_dir``."""
     _check_free(port, "--port")
     _check_free(fakebook_port, "--fakebook-port")
     folder = Path(data_dir)
@@ -123,8 +153,11 @@ def prepare(
     fakebook_url = f"http://127.0.0.1:{fakebook_port}"
     settings = demo_settings(port, fakebook_url, folder, _demo_secrets(folder), login_flow)
     config_path = folder / "fakebook.json"
-    config_path.write_text(json.dumps(fakebook_config(settings, fakebook_url), indent=2))
+    config_path.write_text(
+        json.dumps(fakebook_config(settings, fakebook_url, page_name), indent=2)
+    )
     config_path.chmod(0o600)
+    write_env_file(settings, folder / "demo.env")
     return settings, config_path
 
 
@@ -222,7 +255,9 @@ async def run_demo(
                 f"fakebook: {fakebook_url} (settings page: {fakebook_url}/settings)\n"
                 f"Webhook verified: {'yes' if ok else 'NO (see the bot log)'}\n"
                 f"Messenger Profile: {profile_line}\n"
-                f"Data:     {config_path.parent.resolve()}\n\nPress Ctrl-C to stop.",
+                f"Data:     {config_path.parent.resolve()}\n"
+                f"Settings for other commands (botperms profile …): "
+                f"set -a; . {config_path.parent / 'demo.env'}; set +a\n\nPress Ctrl-C to stop.",
                 title="botperms demo",
             )
         )

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from botperms.demo import EXAMPLE_PROFILE
 from tests.e2e.forms import parse_forms
 from tests.e2e.servers import free_port
 
@@ -69,6 +71,13 @@ def test_demo_runs_the_whole_flow_and_stops_cleanly(tmp_path: Path) -> None:
             shown = profile_shown(http, fb, psid)
             assert shown["get_started"] == {"payload": "GET_STARTED"}
             assert str(shown["greeting"]).startswith("Hi Alice!")
+            # The profile commands run against the demo with its demo.env; the demo applied
+            # the example's file already, so applying it again changes nothing.
+            profile = profile_command(tmp_path, "apply", "--file", str(EXAMPLE_PROFILE))
+            assert profile.returncode == 0, profile.stdout + profile.stderr
+            assert "No change" in profile.stdout
+            check = profile_command(tmp_path, "diff", "--check", "--file", str(EXAMPLE_PROFILE))
+            assert check.returncode == 0, check.stdout + check.stderr
             sent = http.post(
                 f"{fb}/_fakebook/chat/{psid}/message", params={"wait": "true"}, json={"text": "hi"}
             )
@@ -147,3 +156,16 @@ def page_credentials(tmp_path: Path) -> dict[str, str]:
     token, secret = values["page_token"], values["app_secret"]
     proof = hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
     return {"access_token": token, "appsecret_proof": proof}
+
+
+def profile_command(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``set -a; . demo.env; set +a; botperms profile ARGS`` as a person would type it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTPERMS_")}
+    for line in (tmp_path / "demo" / "demo.env").read_text().splitlines():
+        if line.startswith("BOTPERMS_"):
+            name, _, value = line.partition("=")
+            env[name] = shlex.split(value)[0]
+    return subprocess.run(
+        [sys.executable, "-m", "botperms.cli", "profile", *args],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip

@@ -25,8 +25,10 @@ def _normalized(text: str) -> str:
 
 @dataclass
 class Bot:
-    """A Messenger bot: decorate async handlers, then run it with ``botperms serve``.
+    """A Messenger bot: decorate async handlers, then run it with ``botperms demo
+    module:attribute`` (against fakebook) or ``botperms serve module:attribute``.
 
+    ``name``: a label for the bot (shown in its repr; botperms does not use it otherwise).
     ``max_reasks``: how many times a declined permission is asked for again (with
     ``auth_type=rerequest``) before the framework gives up on the waiting request.
     ``intent_ttl``: how long a request that needed a login waits for it. ``prompts``: the
@@ -58,9 +60,10 @@ class Bot:
         self, text: str | None = None, *, pattern: str | None = None, quick_reply: str | None = None
     ) -> Callable[[Handler], Handler]:
         """Handle a message: one whose text equals ``text`` (ignoring case and surrounding
-        whitespace), one whose text ``pattern`` (a regex, searched case-insensitively) is found
-        in, a tapped quick reply carrying the payload ``quick_reply``, or — with none of them —
-        any message. Several conditions register the handler for each of them.
+        whitespace; a run of spaces inside counts as one), one whose text ``pattern`` (a regex,
+        searched case-insensitively) is found in, a tapped quick reply carrying the payload
+        ``quick_reply``, or — with none of them — any message (stickers and attachments, which
+        have no text, included). Several conditions register the handler for each of them.
 
         Precedence, whatever the order of registration: a quick reply's exact payload first,
         then exact text, then patterns (in the order they were registered; the first match
@@ -96,7 +99,8 @@ class Bot:
         return register
 
     def fallback(self, handler: Handler) -> Handler:
-        """Handle any message or postback no other route took."""
+        """Handle any message or postback no other route took. Registering another fallback
+        replaces it."""
         self._fallback = handler
         return handler
 
@@ -104,7 +108,9 @@ class Bot:
         """Called after an ``account_linking`` webhook: ``ctx.event.account_linking.status`` is
         ``"linked"`` (the link is confirmed and ``ctx.grant`` active; runs just before the
         :meth:`on_login` handlers) or ``"unlinked"`` (the grant is already revoked and the
-        goodbye in ``prompts.unlinked`` sent, if there was a grant)."""
+        goodbye in ``prompts.unlinked`` sent, if there was a grant). The authorization code is
+        not passed on: botperms has used it up. A ``linked`` webhook whose code botperms
+        refuses calls nothing. Several handlers run in the order they were registered."""
         self._on_account_linking.append(handler)
         return handler
 
@@ -112,12 +118,18 @@ class Bot:
         """Called after a person finished Facebook Login (or account linking), with the scopes
         they declined. ``ctx.pending_intent`` is the request that waited for this login, if
         any: the framework replays it after these handlers (or re-asks for what was declined),
-        so a handler may want to say less then."""
+        so a handler may want to say less then. ``ctx.event`` is None after a web login and the
+        ``linked`` event after account linking. Several handlers run in the order they were
+        registered."""
         self._on_login.append(handler)
         return handler
 
     def on_login_failed(self, handler: FailureHandler) -> FailureHandler:
-        """Called when a login did not complete, with the reason code (see ``FailureReason``)."""
+        """Called when a login did not complete, with the reason code, a string such as
+        ``"access_denied"`` (the person pressed Cancel), ``"ticket_expired"`` or
+        ``"state_expired"`` (see ``botperms.flows.FailureReason``). ``ctx.event`` is None and
+        ``ctx.pending_intent`` the request waiting for the login, if any; after
+        ``"access_denied"`` botperms drops that request once these handlers have run."""
         self._on_login_failed.append(handler)
         return handler
 

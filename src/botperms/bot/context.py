@@ -76,7 +76,8 @@ class Runtime:
 
 
 class NotGranted(Exception):
-    """``ctx.user_graph`` was used before the person logged in (see ``@requires``)."""
+    """``ctx.user_graph`` or ``ctx.user_token`` was used for a person who is not logged in
+    (see ``@requires``)."""
 
 
 def _quick_replies(replies: Sequence[QuickReply]) -> list[dict[str, Any]]:
@@ -86,8 +87,9 @@ def _quick_replies(replies: Sequence[QuickReply]) -> list[dict[str, Any]]:
 class Context:
     """One event of one person, and what a handler can do about it.
 
-    ``page_id`` and ``psid`` name the conversation, ``event`` is the webhook event (None for
-    login outcomes), ``grant`` the person's active grant (None when not logged in).
+    ``page_id`` and ``psid`` name the conversation, ``event`` is the webhook event (in login
+    handlers: None after a web login, the ``linked`` event after account linking), ``grant``
+    the person's active grant (None when not logged in).
     """
 
     def __init__(
@@ -254,7 +256,8 @@ class Context:
     async def revoke(self, *, on_facebook: bool = True, reason: str = "logout") -> bool:
         """Log the person out: forget their token, end logins still in progress and drop a
         waiting request. With ``on_facebook`` also remove the app's permissions on Facebook
-        (``DELETE /me/permissions``). Returns whether they were logged in."""
+        (``DELETE /me/permissions``; a failure there is logged, not raised). ``reason`` is
+        recorded with the ended grant. Returns whether they were logged in."""
         store = self.runtime.store
         async with store.db.session() as session:
             revoked = await store.revoke_grant(

@@ -36,9 +36,14 @@ def describe_permissions(scopes: Sequence[str]) -> str:
 class Prompts:
     """The framework's own messages. Pass your own to ``Bot(prompts=Prompts(...))``.
 
-    ``declined`` may use ``{permissions}`` (e.g. "your likes"). The default ``gave_up`` text
-    tells people to say "log in": give your bot a route for it (the example bot has one), or
-    change the text.
+    ``login``: the login prompt of a ``@requires`` handler without a ``prompt`` of its own.
+    ``declined``: the re-ask after a declined scope; it may use ``{permissions}`` (e.g. "your
+    likes"). ``gave_up``: sent when ``Bot.max_reasks`` re-asks were declined too. ``expired``:
+    the prompt when Facebook no longer accepts the person's token. ``unlinked``: the goodbye
+    when Messenger reports the account unlinked. ``rerequest_button``: the re-ask button's
+    title (Messenger allows 20 characters). The default ``gave_up`` and ``unlinked`` texts
+    tell people to say "log in": give your bot a route for it (the example bot has one), or
+    change the texts.
     """
 
     login: str = "To do that I need your permission on Facebook."

@@ -30,14 +30,17 @@ def requires(*scopes: str, prompt: str | None = None) -> Callable[[F], F]:
     ``Bot.intent_ttl``), sends the login prompt in the configured flow (``prompt`` is its text;
     ``Bot.prompts.login`` by default) and, once the grant arrives, replays the event to the same
     handler exactly once, now with ``ctx.grant`` holding the scopes. If the person declines a
-    scope they are told why it is needed and asked again with ``auth_type=rerequest``, at most
-    ``Bot.max_reasks`` times; after that the intent is dropped.
+    scope they get ``Bot.prompts.declined`` and are asked again with ``auth_type=rerequest``,
+    at most ``Bot.max_reasks`` times; after that the intent is dropped and
+    ``Bot.prompts.gave_up`` sent.
 
     An :class:`~botperms.graph.InvalidTokenError` escaping the handler (Facebook no longer
     accepts the person's token) is treated the same way: the grant is marked expired, the person
     asked to log in again, and the event replayed afterwards.
 
-    Stacking ``@requires`` adds scopes; the outermost ``prompt`` given wins.
+    Stacking ``@requires`` adds scopes; the outermost ``prompt`` given wins. It guards message
+    and postback handlers (the fallback included); on ``on_login``, ``on_login_failed`` and
+    ``on_account_linking`` handlers it has no effect.
     """
     if not scopes:
         raise ValueError("@requires needs at least one scope")
