@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import structlog
 
-from botperms.config import Settings
+from botperms.config import LoginFlow, Settings
 from botperms.flows.client_kind import ClientKind, classify, messenger_url
 from botperms.flows.errors import FailureReason, FlowError
 from botperms.flows.tickets import Ticket, TicketSigner, utcnow
@@ -128,7 +128,8 @@ class LoginService:
             page_id,
             psid,
             scopes or tuple(self.settings.scopes),
-            flow=self.settings.login_flow,
+            # A login link is the web flow, even beside account linking (the desktop button).
+            flow=LoginFlow.WEB,
             auth_type=auth_type,
             display_name=display_name,
         )
