@@ -300,3 +300,31 @@ async def test_unknown_auth_types_and_bad_scopes_fall_back_to_defaults(h: Linkin
     dialog = _query(started.dialog_url)
     assert dialog["scope"] == ["user_likes"]
     assert "auth_type" not in dialog
+
+
+async def test_a_full_disk_at_link_start_goes_back_without_a_code(
+    h: Linking, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botperms.store import StorageUnavailable
+
+    async def disk_full(*args: object, **kwargs: object) -> None:
+        raise StorageUnavailable("the database is unavailable (database or disk is full)")
+
+    monkeypatch.setattr(h.store, "create_attempt", disk_full)
+    params = await h.tap()
+    outcome = await h.linking.begin(params, browser_nonce="b", user_agent=PHONE)
+    assert isinstance(outcome, LinkAborted)
+    assert outcome.redirect_url == params["redirect_uri"]
+    assert "disk is full" in outcome.reason
+
+
+async def test_facebook_failing_the_psid_look_up_goes_back_without_a_code(h: Linking) -> None:
+    params = await h.tap()
+    fault = {"code": 2, "message": "Service temporarily unavailable", "http_status": 500}
+    armed = await h.http.post(
+        "/_fakebook/faults", json={"path_contains": "/me", "error": fault, "times": None}
+    )
+    assert armed.status_code in (200, 201), armed.text
+    outcome = await h.linking.begin(params, browser_nonce="b", user_agent=PHONE)
+    assert isinstance(outcome, LinkAborted)
+    assert "PSID look-up failed" in outcome.reason
