@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +219,28 @@ def template_text(message: dict[str, Any]) -> str:
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     return list(message["attachment"]["payload"]["buttons"])
+
+
+async def waiting_request_and_login_in_progress(store: Store, psid: str = "alice") -> None:
+    """Alice asked for something that needs user_posts, and her login for it is under way."""
+    await store.save_pending_intent(
+        page_id=PAGE_ID,
+        psid=psid,
+        scopes=["user_posts"],
+        event=text("posts", psid=psid).as_dict(),
+        expires_at=datetime.now(UTC) + timedelta(hours=1),
+    )
+    await store.create_attempt(
+        state_hash="s1",
+        ticket_id="t1",
+        page_id=PAGE_ID,
+        psid=psid,
+        scopes=["user_posts"],
+        flow="web",
+        auth_type=None,
+        linking_redirect_uri=None,
+        code_verifier="v",
+        browser_hash="b",
+        client_kind="desktop",
+        expires_at=datetime.now(UTC) + timedelta(minutes=10),
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -25,6 +25,7 @@ from tests.unit.bot.conftest import (
     graph_error,
     proof,
     text,
+    waiting_request_and_login_in_progress,
 )
 
 PROFILE_PATH = ("GET", "/alice")
@@ -316,27 +317,7 @@ async def test_revoke_also_ends_logins_in_progress_and_the_waiting_request(
     runtime: Runtime, store: Store
 ) -> None:
     record = await grant(store)
-    await store.save_pending_intent(
-        page_id=PAGE_ID,
-        psid="alice",
-        scopes=["user_posts"],
-        event=text("posts").as_dict(),
-        expires_at=datetime.now(UTC) + timedelta(hours=1),
-    )
-    await store.create_attempt(
-        state_hash="s1",
-        ticket_id="t1",
-        page_id=PAGE_ID,
-        psid="alice",
-        scopes=["user_posts"],
-        flow="web",
-        auth_type=None,
-        linking_redirect_uri=None,
-        code_verifier="v",
-        browser_hash="b",
-        client_kind="desktop",
-        expires_at=datetime.now(UTC) + timedelta(minutes=10),
-    )
+    await waiting_request_and_login_in_progress(store)
     assert await alice(runtime, with_grant=record).revoke(on_facebook=False) is True
     assert await store.pending_intent(PAGE_ID, "alice", now=datetime.now(UTC)) is None
     attempt = await store.get_attempt("s1")

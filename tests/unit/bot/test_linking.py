@@ -28,6 +28,7 @@ from tests.unit.bot.conftest import (
     sent,
     template_text,
     text,
+    waiting_request_and_login_in_progress,
 )
 
 LINK_URL = "https://bot.test/link/start"
@@ -177,27 +178,7 @@ async def test_unlinked_revokes_cancels_logins_drops_the_request_and_says_goodby
     seen: Seen, bot: Bot, dispatcher: Dispatcher, store: Store, wakes: Any
 ) -> None:
     await grant(store)
-    await store.save_pending_intent(
-        page_id=PAGE_ID,
-        psid="alice",
-        scopes=["user_posts"],
-        event=text("posts").as_dict(),
-        expires_at=datetime.now(UTC) + timedelta(hours=1),
-    )
-    await store.create_attempt(
-        state_hash="s1",
-        ticket_id="t1",
-        page_id=PAGE_ID,
-        psid="alice",
-        scopes=["user_posts"],
-        flow="web",
-        auth_type=None,
-        linking_redirect_uri=None,
-        code_verifier="v",
-        browser_hash="b",
-        client_kind="desktop",
-        expires_at=datetime.now(UTC) + timedelta(minutes=10),
-    )
+    await waiting_request_and_login_in_progress(store)
     await dispatcher.handle(unlinked())
     assert await statuses(store) == [("alice", "revoked")]
     assert await store.pending_intent(PAGE_ID, "alice", now=datetime.now(UTC)) is None
