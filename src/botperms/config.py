@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from enum import StrEnum
 from functools import cached_property
 from typing import Annotated
@@ -38,6 +39,14 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+_PERMISSION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def is_permission_name(value: object) -> bool:
+    """Whether ``value`` looks like a Facebook permission (``user_likes``, ``email``)."""
+    return isinstance(value, str) and _PERMISSION_NAME.match(value) is not None
 
 
 def _comma_list(value: object) -> object:
@@ -112,7 +121,7 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_scopes(cls, scopes: list[str]) -> list[str]:
         for scope in scopes:
-            if not scope.replace("_", "").isalnum():
+            if not is_permission_name(scope):
                 raise ValueError(f"{scope!r} is not a Facebook permission name")
         return scopes
 

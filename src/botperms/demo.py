@@ -153,9 +153,7 @@ def prepare(
     fakebook_url = f"http://127.0.0.1:{fakebook_port}"
     settings = demo_settings(port, fakebook_url, folder, _demo_secrets(folder), login_flow)
     config_path = folder / "fakebook.json"
-    config_path.write_text(
-        json.dumps(fakebook_config(settings, fakebook_url, page_name), indent=2)
-    )
+    config_path.write_text(json.dumps(fakebook_config(settings, fakebook_url, page_name), indent=2))
     config_path.chmod(0o600)
     write_env_file(settings, folder / "demo.env")
     return settings, config_path

@@ -173,35 +173,31 @@ async def test_an_unknown_code_gets_a_readable_404(client: httpx.AsyncClient, co
     assert "We don't know this request" in page.text
 
 
-async def test_a_full_disk_during_deletion_is_a_503_and_nothing_is_erased(
-    client: httpx.AsyncClient, app: Starlette, monkeypatch: pytest.MonkeyPatch
+async def disk_full(*args: object, **kwargs: object) -> object:
+    raise StorageUnavailable("the database is unavailable (database or disk is full)")
+
+
+@pytest.mark.parametrize(
+    ("path", "failing_write"),
+    [
+        # The erasure runs in the same transaction as the deletion record.
+        ("/facebook/data-deletion", "create_deletion_request"),
+        # The revocation runs in the same transaction as dropping the waiting requests.
+        ("/facebook/deauthorize", "drop_pending_intent"),
+    ],
+)
+async def test_a_full_disk_is_a_503_and_changes_nothing(
+    client: httpx.AsyncClient,
+    app: Starlette,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    failing_write: str,
 ) -> None:
     store = _store(app)
     await _person(store, "psid-1", "asid-1")
-
-    async def disk_full(*args: object, **kwargs: object) -> object:
-        raise StorageUnavailable("the database is unavailable (database or disk is full)")
-
-    monkeypatch.setattr(store, "create_deletion_request", disk_full)
-    response = await _post(client, "/facebook/data-deletion", {"signed_request": signed("asid-1")})
+    monkeypatch.setattr(store, failing_write, disk_full)
+    response = await _post(client, path, {"signed_request": signed("asid-1")})
     assert response.status_code == 503
     assert "nothing changed" in response.json()["error"]
-    monkeypatch.undo()
-    # The erasure ran in the same transaction as the failed write, so it was rolled back.
-    assert await store.active_grant(PAGE, "psid-1") is not None
-
-
-async def test_a_full_disk_during_deauthorize_is_a_503(
-    client: httpx.AsyncClient, app: Starlette, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = _store(app)
-    await _person(store, "psid-1", "asid-1")
-
-    async def disk_full(*args: object, **kwargs: object) -> object:
-        raise StorageUnavailable("the database is unavailable (database or disk is full)")
-
-    monkeypatch.setattr(store, "drop_pending_intent", disk_full)
-    response = await _post(client, "/facebook/deauthorize", {"signed_request": signed("asid-1")})
-    assert response.status_code == 503
     monkeypatch.undo()
     assert await store.active_grant(PAGE, "psid-1") is not None

@@ -74,3 +74,10 @@ def test_secrets_do_not_show_in_repr() -> None:
     settings = make()
     assert "s3cret" not in repr(settings)
     assert "EAApage" not in repr(settings)
+
+
+@pytest.mark.parametrize("scopes", ["user likes", "User_Likes", "1email", "user_likes,drop;"])
+def test_scopes_must_be_permission_names(scopes: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        make(scopes=scopes)
+    assert "is not a Facebook permission name" in describe_error(error.value)

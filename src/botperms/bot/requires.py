@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from botperms.config import is_permission_name
+
 # Set on the handler function itself (not on a wrapper), so the decorator works above or
 # below ``@bot.on_message``/``@bot.on_postback``: the dispatcher reads it from whatever it calls.
 _ATTRIBUTE = "__botperms_requirement__"
-_SCOPE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -45,7 +45,7 @@ def requires(*scopes: str, prompt: str | None = None) -> Callable[[F], F]:
     if not scopes:
         raise ValueError("@requires needs at least one scope")
     for scope in scopes:
-        if not isinstance(scope, str) or not _SCOPE.match(scope):
+        if not is_permission_name(scope):
             raise ValueError(f"{scope!r} is not a Facebook permission name (like 'user_likes')")
 
     def mark(handler: F) -> F:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
-from botperms.config import Settings
+from botperms.config import Settings, is_permission_name
 from botperms.flows.errors import FailureReason, FlowError
 from botperms.flows.login import LoginService, LoginStart
 from botperms.graph import (
@@ -67,7 +67,7 @@ def _requested_scopes(raw: str | None, default: tuple[str, ...]) -> tuple[str, .
     if not raw:
         return default
     scopes = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
-    if not scopes or any(not scope.replace("_", "").isalnum() for scope in scopes):
+    if not scopes or not all(is_permission_name(scope) for scope in scopes):
         return default
     return scopes
 
