@@ -1,9 +1,9 @@
 """One contract suite, every backend: each test gets a fresh, migrated database of its own.
 
-SQLite runs in a temporary file. PostgreSQL runs when BOTPERMS_TEST_POSTGRES_URL is set (each
-test creates and drops its own database on that server); without it the PostgreSQL half is
-skipped on a workstation but FAILS in CI (CI=true), so a misconfigured pipeline cannot go green
-on SQLite alone.
+SQLite runs in a temporary file. PostgreSQL runs on the server `tests.postgres` finds
+(BOTPERMS_TEST_POSTGRES_URL, else the local server on 127.0.0.1:5432 when it answers); each test
+creates and drops its own database there. Without a server the PostgreSQL half is skipped on a
+workstation but FAILS in CI (CI=true), so a misconfigured pipeline cannot go green on SQLite alone.
 """
 
 from __future__ import annotations
