@@ -1,0 +1,30 @@
+"""The ``botperms`` Typer app: every command group registered in one place."""
+
+from __future__ import annotations
+
+import typer
+
+from botperms.cli import db, project, run
+from botperms.profile_cmd import profile_app
+
+app = typer.Typer(
+    help="botperms: Facebook permissions for Messenger bots.\n\n"
+    "Settings come from BOTPERMS_* environment variables or a .env file "
+    "(see docs/configuration.md).",
+    no_args_is_help=True,
+    add_completion=False,
+    # Markdown: docstring paragraphs are re-flowed to the terminal, not broken where the
+    # source lines end.
+    rich_markup_mode="markdown",
+)
+app.command()(run.serve)
+app.command()(run.demo)
+app.command()(project.new)
+app.command()(project.keygen)
+app.add_typer(db.db_app, name="db")
+app.add_typer(db.tokens_app, name="tokens")
+app.add_typer(profile_app, name="profile")
+
+
+def main() -> None:
+    app()
