@@ -196,11 +196,10 @@ async def run_demo(
     bot: Bot | None = None,
     profile: Path | None = EXAMPLE_PROFILE,
 ) -> int:
-    import uvicorn
-
     from botperms.examples.likes_bot import bot as example_bot
     from botperms.logs import configure
     from botperms.web import create_app
+    from botperms.web.server import build_server
 
     configure("WARNING")
     fakebook_url = settings.graph_url
@@ -211,12 +210,10 @@ async def run_demo(
     try:
         with console.status("Starting fakebook…"):
             await _wait_until_up(fakebook_url + "/", fakebook)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(settings, bot or example_bot), host="127.0.0.1",
-                port=settings_port(settings),
-                log_level="warning",
-            )
+        server = build_server(
+            create_app(settings, bot or example_bot), host="127.0.0.1",
+            port=settings_port(settings),
+            log_level="warning",
         )  # fmt: skip
         serving = asyncio.create_task(server.serve())
         # uvicorn offers no start-up event to await, only this flag.

@@ -28,11 +28,10 @@ def serve(
     ] = None,
 ) -> None:
     """Run the webhook, the login pages and the workers in one process."""
-    import uvicorn
-
     from botperms.bot import Bot
     from botperms.logs import configure
     from botperms.web import create_app
+    from botperms.web.server import run_server
 
     settings = load_settings()
     configure(log_level or settings.log_level)
@@ -40,7 +39,8 @@ def serve(
     if not isinstance(bot, Bot):
         console.print(f"[bold red]{target!r} is not a botperms Bot[/]")
         raise typer.Exit(2)
-    uvicorn.run(
+    # uvicorn plus deadlines for slow clients and a connection cap (botperms.web.server).
+    run_server(
         create_app(settings, bot),
         host=host,
         port=port,

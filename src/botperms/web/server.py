@@ -17,7 +17,9 @@ Both are armed and disarmed from the parser's own callbacks, so a normal request
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,3 +203,14 @@ def build_server(
             **config,
         )
     )
+
+
+def run_server(
+    app: Any, *, host: str, port: int, limits: Limits | None = None, **config: Any
+) -> None:
+    """``uvicorn.run`` with ``limits``: Ctrl-C ends it quietly, a failed start exits 3."""
+    server = build_server(app, host=host, port=port, limits=limits, **config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(3)  # uvicorn's STARTUP_FAILURE
