@@ -1,4 +1,5 @@
-"""Async Graph API client: transport, typed errors, Send API, Login/OAuth, profiles, likes."""
+"""Async Graph API client: transport, typed errors, paging, Send API, Login/OAuth, profiles,
+the person's reads (me, likes, permissions)."""
 
 from botperms.graph.client import BoundGraph, GraphClient
 from botperms.graph.errors import (
@@ -8,6 +9,7 @@ from botperms.graph.errors import (
     InvalidTokenError,
     LinkingTokenError,
     OutsideWindowError,
+    PagingError,
     RateLimitedError,
     TransientError,
     UserUnavailableError,
@@ -17,7 +19,6 @@ from botperms.graph.errors import (
 from botperms.graph.linking import psid_for_linking_token, unlink_account
 from botperms.graph.oauth import (
     AccessToken,
-    Permissions,
     TokenInfo,
     debug_token,
     dialog_url,
@@ -32,8 +33,9 @@ from botperms.graph.profile import (
     get_messenger_profile,
     set_messenger_profile,
 )
+from botperms.graph.reads import LikedPage, Me, Permissions
 from botperms.graph.send import SendResult, is_sender_action, send_action, send_message
-from botperms.graph.users import LikedPage, Profile, get_likes, get_profile
+from botperms.graph.users import Profile, get_likes, get_profile
 
 __all__ = [
     "AccessToken",
@@ -45,7 +47,9 @@ __all__ = [
     "InvalidTokenError",
     "LikedPage",
     "LinkingTokenError",
+    "Me",
     "OutsideWindowError",
+    "PagingError",
     "Permissions",
     "Profile",
     "RateLimitedError",

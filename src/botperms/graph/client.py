@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -20,6 +20,8 @@ from botperms.graph.errors import (
     TransientError,
     error_from_response,
 )
+from botperms.graph.paging import DEFAULT_LIMIT, DEFAULT_MAX_PAGES, paginate
+from botperms.graph.reads import LikedPage, Me, Permissions, likes, me, permissions
 
 if TYPE_CHECKING:
     from botperms.config import Settings
@@ -98,6 +100,27 @@ class GraphClient:
 
     def for_token(self, access_token: str) -> BoundGraph:
         return BoundGraph(self, access_token)
+
+    def paginate(
+        self,
+        path: str,
+        *,
+        access_token: str | None,
+        params: Mapping[str, str] | None = None,
+        limit: int = DEFAULT_LIMIT,
+        page_size: int | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The items of a paged list, across pages; see `BoundGraph.paginate`."""
+        return paginate(
+            self,
+            path,
+            access_token=access_token,
+            params=params,
+            limit=limit,
+            page_size=page_size,
+            max_pages=max_pages,
+        )
 
     async def aclose(self) -> None:
         # An injected AsyncClient belongs to whoever made it (tests, the web app's lifespan).
@@ -261,3 +284,42 @@ class BoundGraph:
         return await self.client.request(
             "DELETE", path, access_token=self._access_token, params=params
         )
+
+    def paginate(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        page_size: int | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Iterate over the items of a paged list (``data``), following its pages.
+
+        ``async for page in ctx.user_graph.paginate("/me/likes", limit=10): ...`` yields at
+        most ``limit`` items from at most ``max_pages`` requests, asking for ``page_size``
+        items a page (default: ``limit``, at most 100). A next page linked on another host is
+        fetched from its cursor against the configured Graph API, so the token stays there; a
+        cursor that repeats ends the walk. Errors are those of `get`, plus `PagingError`.
+        """
+        return paginate(
+            self.client,
+            path,
+            access_token=self._access_token,
+            params=params,
+            limit=limit,
+            page_size=page_size,
+            max_pages=max_pages,
+        )
+
+    async def me(self) -> Me:
+        """The person this token belongs to: ASID, names and (if granted) email."""
+        return await me(self)
+
+    async def likes(self, limit: int = 10, *, page_size: int | None = None) -> list[LikedPage]:
+        """Up to ``limit`` Pages the person likes, across pages. Needs ``user_likes``."""
+        return await likes(self, limit=limit, page_size=page_size)
+
+    async def permissions(self) -> Permissions:
+        """What the person granted and declined to this app."""
+        return await permissions(self)

@@ -118,6 +118,11 @@ class LinkingTokenError(GraphError):
     """The ``account_linking_token`` expired or is otherwise unusable."""
 
 
+class PagingError(GraphError):
+    """A paged list links its next page somewhere the token must not go, with no cursor to
+    rebuild the request from (see `botperms.graph.paging`)."""
+
+
 class TransientError(GraphError):
     """A temporary failure (server error, network trouble, timeout); retrying may succeed."""
 

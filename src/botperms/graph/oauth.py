@@ -13,6 +13,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from botperms.graph.client import GraphClient
 from botperms.graph.errors import GraphError
+from botperms.graph.reads import Permissions, parse_permissions
 
 TOKEN_PATH = "/oauth/access_token"
 # 48 random bytes encode to 64 base64url characters, all inside PKCE's [A-Za-z0-9-._~].
@@ -151,33 +152,9 @@ async def debug_token(graph: GraphClient, input_token: str) -> TokenInfo:
     )
 
 
-@dataclass(frozen=True)
-class Permissions:
-    granted: tuple[str, ...]
-    declined: tuple[str, ...]
-    other: tuple[tuple[str, str], ...] = ()  # (permission, status), e.g. ("email", "expired")
-
-    def has(self, *permissions: str) -> bool:
-        return all(p in self.granted for p in permissions)
-
-
 async def get_permissions(graph: GraphClient, user_token: str) -> Permissions:
     data = await graph.request("GET", "/me/permissions", access_token=user_token)
-    rows = data.get("data") if isinstance(data, dict) else None
-    granted: list[str] = []
-    declined: list[str] = []
-    other: list[tuple[str, str]] = []
-    for row in rows if isinstance(rows, list) else []:
-        if not isinstance(row, dict) or not isinstance(row.get("permission"), str):
-            continue
-        name, status = row["permission"], str(row.get("status", ""))
-        if status == "granted":
-            granted.append(name)
-        elif status == "declined":
-            declined.append(name)
-        else:
-            other.append((name, status))
-    return Permissions(tuple(granted), tuple(declined), tuple(other))
+    return parse_permissions(data)
 
 
 async def revoke_permissions(
