@@ -39,12 +39,17 @@ class FakebookConfig(BaseModel):
     # from each request, which is right whenever nothing rewrites the Host header.
     public_url: str | None = None
     min_graph_version: str = "v21.0"
-    expired_version_policy: Literal["reject", "upgrade"] = "reject"
+    # Contract §0: Facebook serves a call to an expired version at the oldest available one;
+    # "reject" answers code 12 instead, to catch a client pinned to a dead version.
+    expired_version_policy: Literal["reject", "upgrade"] = "upgrade"
     require_appsecret_proof: bool = True
     code_ttl_seconds: int = Field(default=600, ge=1)
     short_token_ttl: int = Field(default=7200, ge=1)
     long_token_ttl: int = Field(default=5184000, ge=1)
     data_access_ttl: int = Field(default=90 * 86400, ge=1)
+    # Contract §5: the app has the approved "Business Asset User Profile Access" feature, so the
+    # User Profile API answers locale, timezone and gender (else 100/2018247).
+    profile_extended_access: bool = False
     # Contract §6.2: whether the code exchange yields a long-lived token is UNCONFIRMED.
     code_exchange_long_lived: bool = False
     # Contract §6.2: whether client_secret may be left out when PKCE is used is UNCONFIRMED.

@@ -18,6 +18,8 @@ GET|POST|DELETE faults             injected Graph errors (see faults.py)
 POST tokens/expire                 {"asid"}: that person's user tokens expire now (190/463)
 POST tokens/invalidate             {"asid", "reason": "password_changed"|"app_removed"}
 GET  grants/{asid}                 what the person granted/declined to the app
+GET  subscription                  {"subscribed": bool, "subscribed_fields": [...]}: the page's
+                                   POST subscribed_apps, for tests of a bot's setup
 
 Account linking (linking/…) and the app settings actions (apps/…) have their routes beside
 their pages, in account_linking.py and settings_page.py.
@@ -265,6 +267,11 @@ async def grants(request: Request) -> Response:
     )
 
 
+async def subscription(request: Request) -> Response:
+    fields = _state(request).subscribed_fields
+    return JSONResponse({"subscribed": fields is not None, "subscribed_fields": fields or []})
+
+
 ROUTES = [
     Route("/_fakebook/people", people),
     Route("/_fakebook/reset", reset, methods=["POST"]),
@@ -280,4 +287,5 @@ ROUTES = [
     Route("/_fakebook/tokens/expire", expire_tokens, methods=["POST"]),
     Route("/_fakebook/tokens/invalidate", invalidate_tokens, methods=["POST"]),
     Route("/_fakebook/grants/{asid}", grants),
+    Route("/_fakebook/subscription", subscription),
 ]

@@ -41,6 +41,8 @@ def fill_placeholders(text: str, person: Person) -> str:
 class MessengerProfile:
     def __init__(self) -> None:
         self.properties: dict[str, Any] = {}
+        # Per-person persistent menus (custom_user_settings), by PSID; they win over the page's.
+        self.user_menus: dict[str, list[dict[str, Any]]] = {}
 
     def get(self, fields: Iterable[str]) -> dict[str, Any]:
         wanted = set(fields)
@@ -65,7 +67,8 @@ class MessengerProfile:
         so the `default` entries are the ones normally shown)."""
         props = self.properties
         greeting = _for_locale(props.get("greeting", []), locale)
-        menu = _for_locale(props.get("persistent_menu", []), locale)
+        menus = self.user_menus.get(person.psid) or props.get("persistent_menu", [])
+        menu = _for_locale(menus, locale)
         return {
             "greeting": fill_placeholders(greeting["text"], person) if greeting else None,
             "get_started": copy.deepcopy(props.get("get_started")),

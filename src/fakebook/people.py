@@ -26,6 +26,12 @@ class Person:
     first_name: str
     last_name: str
     likes: tuple[LikedPage, ...]
+    # Fields that need a permission (gender, birthday) or an approved feature (locale,
+    # timezone on the User Profile API); fakebook people all have them.
+    gender: str = "female"
+    birthday: str = "01/01/1990"  # Facebook's MM/DD/YYYY
+    locale: str = "en_US"
+    timezone: float = 2
 
     @property
     def name(self) -> str:
@@ -120,8 +126,36 @@ def _likes(person_no: int, count: int) -> tuple[LikedPage, ...]:
 def seed_people() -> tuple[Person, ...]:
     return (
         Person("5810000000000001", "10220000000000101", "Alice", "Example", _likes(1, 42)),
-        Person("5810000000000002", "10220000000000202", "Bob", "Sample", _likes(2, 57)),
-        Person("5810000000000003", "10220000000000303", "Carol", "Demo", _likes(3, 31)),
+        Person(
+            "5810000000000002",
+            "10220000000000202",
+            "Bob",
+            "Sample",
+            _likes(2, 57),
+            gender="male",
+            birthday="07/14/1985",
+            locale="en_GB",
+            timezone=0,
+        ),
+        Person(
+            "5810000000000003",
+            "10220000000000303",
+            "Carol",
+            "Demo",
+            _likes(3, 31),
+            birthday="11/30/1979",
+            locale="fr_FR",
+            timezone=1,
+        ),
         # A non-ASCII name keeps escaped-unicode handling honest; few likes: a one-page list.
-        Person("5810000000000004", "10220000000000404", "Zoë", "Åkesson", _likes(4, 3)),
+        Person(
+            "5810000000000004",
+            "10220000000000404",
+            "Zoë",
+            "Åkesson",
+            _likes(4, 3),
+            birthday="03/03/2001",
+            locale="sv_SE",
+            timezone=1,
+        ),
     )

@@ -79,7 +79,8 @@ async def avatar(request: Request) -> Response:
     """A tiny SVG with initials, standing in for profile_pic URLs."""
     state = _state(request)
     ident = request.path_params["ident"]
-    person = state.by_psid.get(ident)
+    # PSIDs for profile_pic, ASIDs for the User node's picture.
+    person = state.person(ident)
     if person is not None:
         initials = person.first_name[:1] + person.last_name[:1]
     elif ident == state.config.page_id:

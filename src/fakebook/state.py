@@ -61,6 +61,8 @@ class State:
         self.deliveries: list[dict[str, Any]] = []
         self.faults = FaultList()
         self.messenger_profile = MessengerProfile()
+        # The fields of POST /{page-id}/subscribed_apps; None: the app is not subscribed.
+        self.subscribed_fields: list[str] | None = None
         self.linking = LinkingBook()
         # ASIDs that removed the app (Settings → Apps and Websites lists it as removed).
         self.removed_apps: set[str] = set()

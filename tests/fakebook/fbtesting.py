@@ -96,11 +96,16 @@ class FB:
     async def graph(
         self, method: str, path: str, token: str | None = PAGE_TOKEN, **params: Any
     ) -> httpx.Response:
+        return await self.graph_at("v25.0", method, path, token, **params)
+
+    async def graph_at(
+        self, version: str, method: str, path: str, token: str | None = PAGE_TOKEN, **params: Any
+    ) -> httpx.Response:
         query = {key: str(value) for key, value in params.items() if value is not None}
         if token is not None:
             query["access_token"] = token
             query.setdefault("appsecret_proof", proof(token))
-        return await self.client.request(method, f"/v25.0/{path}", params=query)
+        return await self.client.request(method, f"/{version}/{path}", params=query)
 
     async def send(self, body: dict[str, Any], token: str = PAGE_TOKEN) -> httpx.Response:
         params = {"access_token": token, "appsecret_proof": proof(token)}

@@ -6,13 +6,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from fakebook import create_app
 from tests.fakebook.fbtesting import (
     ALICE_ASID,
     ALICE_PSID,
     APP_ID,
+    BASE,
     BOB_ASID,
     FB,
     REDIRECT_URI,
+    make_config,
 )
 
 
@@ -154,10 +157,14 @@ async def test_csrf_and_person_are_required(fb: FB) -> None:
     assert nobody.status_code == 400
 
 
-async def test_old_version_dialog_is_refused(fb: FB) -> None:
+async def test_old_version_dialog_is_served_or_refused_per_policy(fb: FB) -> None:
     page = await fb.client.get("/v19.0/dialog/oauth", params=dialog_params())
-    assert page.status_code == 400
-    assert "v19.0" in page.text
+    assert page.status_code == 200
+    app = create_app(make_config(expired_version_policy="reject"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
+        refused = await c.get("/v19.0/dialog/oauth", params=dialog_params())
+    assert refused.status_code == 400
+    assert "v19.0" in refused.text
 
 
 async def test_pkce_method_checks(fb: FB) -> None:

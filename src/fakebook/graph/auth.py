@@ -10,6 +10,9 @@ appsecret_proof policy (contract §6.5; Facebook's codes are UNCONFIRMED, these 
 * when `require_appsecret_proof` is on, user and page tokens without it fail with 100, "API calls
   from the server require an appsecret_proof argument". App tokens never need one: they carry
   the secret already. Both use type GraphMethodException, as Facebook's responses do.
+* the App Dashboard words the setting "require app secret or app secret proof for all API
+  calls", so a call that carries the right `client_id` and `client_secret` (the token endpoint,
+  where OAuth clients often send their current bearer token along) needs no proof.
 """
 
 from __future__ import annotations
@@ -111,6 +114,16 @@ def expected_proof(app_secret: str, token: str, appsecret_time: str | None = Non
     return hmac.new(app_secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
+def _carries_app_secret(params: Mapping[str, Any], state: State) -> bool:
+    config = state.config
+    secret = params.get("client_secret")
+    return (
+        params.get("client_id") == config.app_id
+        and isinstance(secret, str)
+        and hmac.compare_digest(secret, config.app_secret)
+    )
+
+
 def check_proof(caller: Caller, params: Mapping[str, Any], state: State) -> None:
     config = state.config
     proof = params.get("appsecret_proof")
@@ -124,6 +137,8 @@ def check_proof(caller: Caller, params: Mapping[str, Any], state: State) -> None
                 code=100,
                 type="GraphMethodException",
             )
+        return
+    if _carries_app_secret(params, state):
         return
     if config.require_appsecret_proof and caller.kind in ("user", "page"):
         raise GraphError(

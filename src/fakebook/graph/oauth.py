@@ -7,7 +7,11 @@ Choices where Facebook is UNCONFIRMED (contract §11.5), all written down here:
 * an expired code answers 100/36007 "This authorization code has expired.";
 * a redirect_uri mismatch answers 100/36008;
 * a bad client_secret answers code 1 "Error validating client secret.", as Facebook does;
-* a code_verifier sent when the dialog had no code_challenge is ignored.
+* a code_verifier sent when the dialog had no code_challenge is ignored;
+* every error carries `WWW-Authenticate: OAuth "Facebook Platform" "<kind>" "<message>"`, as
+  Facebook's do: `invalid_code` only when the code itself is wrong (unknown, used, expired,
+  another redirect_uri, a PKCE mismatch), `invalid_token` for a bad fb_exchange_token (190),
+  and `invalid_request` for the rest, such as a missing or wrong client_id or secret.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ from fakebook.graph.base import Endpoint, GraphRequest
 
 _VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 PAGE_SCOPES = ("pages_messaging", "pages_show_list", "pages_manage_metadata")
+
+
+def _code_error(message: str, *, subcode: int | None = None) -> GraphError:
+    return GraphError(message, code=100, subcode=subcode, www_authenticate="invalid_code")
 
 
 def _check_client(req: GraphRequest, *, secret_required: bool = True) -> None:
@@ -69,30 +77,27 @@ def _code_exchange(req: GraphRequest) -> dict[str, Any]:
         raise invalid_param("Missing code parameter.")
     record = state.tokens.codes.get(code)
     if record is None:
-        raise GraphError("Invalid verification code format.", code=100)
+        raise _code_error("Invalid verification code format.")
     if record.used:
-        raise GraphError("This authorization code has been used.", code=100, subcode=36009)
+        raise _code_error("This authorization code has been used.", subcode=36009)
     record.used = True
     now = state.now()
     if now >= record.expires_at:
-        raise GraphError("This authorization code has expired.", code=100, subcode=36007)
+        raise _code_error("This authorization code has expired.", subcode=36007)
     if redirect_uri != record.redirect_uri:
-        raise GraphError(
+        raise _code_error(
             "Error validating verification code. Please make sure your redirect_uri is"
             " identical to the one you used in the OAuth dialog request",
-            code=100,
             subcode=36008,
         )
     if record.code_challenge is not None:
         if verifier is None:
-            raise GraphError("Missing code_verifier parameter for PKCE.", code=100)
+            raise _code_error("Missing code_verifier parameter for PKCE.")
         method = record.code_challenge_method or "plain"
         if not _VERIFIER.match(verifier) or not _pkce_matches(
             verifier, record.code_challenge, method
         ):
-            raise GraphError(
-                "Invalid code_verifier: it does not match the code_challenge.", code=100
-            )
+            raise _code_error("Invalid code_verifier: it does not match the code_challenge.")
     long_lived = config.code_exchange_long_lived
     token = state.tokens.issue_user(
         record.asid,
@@ -140,7 +145,7 @@ async def access_token(req: GraphRequest) -> dict[str, Any]:
         return _code_exchange(req)
     except GraphError as error:
         if error.www_authenticate is None:
-            error.www_authenticate = "invalid_token" if error.code == 190 else "invalid_code"
+            error.www_authenticate = "invalid_token" if error.code == 190 else "invalid_request"
         raise
 
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from fakebook.errors import GraphError, invalid_param
-from fakebook.graph import linking, oauth, profile, send, users
+from fakebook.graph import linking, oauth, page_settings, profile, send, users
 from fakebook.graph.auth import resolve_caller
 from fakebook.graph.base import Endpoint, GraphRequest
 from fakebook.state import State
@@ -27,6 +27,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *send.ENDPOINTS,
     *oauth.ENDPOINTS,
     *profile.ENDPOINTS,
+    *page_settings.ENDPOINTS,
     *linking.ENDPOINTS,
     *users.ENDPOINTS,
 )

@@ -11,13 +11,13 @@ import base64
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.responses import RedirectResponse, Response
+
 from fakebook.errors import GraphError, invalid_param
 from fakebook.graph.base import Endpoint, GraphRequest
+from fakebook.graph.nodes import page_node, picture_data, profile_node, user_node
 from fakebook.people import LikedPage, Person
 
-USER_FIELDS = ("id", "name", "first_name", "last_name", "short_name", "email")
-PROFILE_FIELDS = ("id", "name", "first_name", "last_name", "profile_pic")
-PAGE_FIELDS = ("id", "name", "username")
 LIKE_FIELDS = ("name", "id", "created_time")
 LIKES_DEFAULT_LIMIT = 25
 LIKES_MAX_LIMIT = 100
@@ -29,52 +29,6 @@ def unsupported(req: GraphRequest, node: str) -> GraphError:
         " cannot be loaded due to missing permissions, or does not support this operation.",
         subcode=33,
     )
-
-
-def _pick(values: dict[str, Any], fields: list[str], node_type: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in fields:
-        if name not in values:
-            raise invalid_param(
-                f"Tried accessing nonexisting field ({name}) on node type ({node_type})"
-            )
-        if values[name] is not None:
-            out[name] = values[name]
-    # Facebook always answers with the id, even when it was not asked for.
-    out.setdefault("id", values["id"])
-    return out
-
-
-def page_node(req: GraphRequest) -> dict[str, Any]:
-    config = req.config
-    values = {"id": config.page_id, "name": config.page_name, "username": config.page_username}
-    return _pick(values, req.fields(("name", "id")), "Page")
-
-
-def user_node(req: GraphRequest, person: Person) -> dict[str, Any]:
-    grants = req.state.grants.get(person.asid)
-    email_granted = grants is not None and "email" in grants.granted
-    values = {
-        "id": person.asid,
-        "name": person.name,
-        "first_name": person.first_name,
-        "last_name": person.last_name,
-        "short_name": person.first_name,
-        # Facebook leaves out a field the token has no permission for, without an error.
-        "email": person.email if email_granted else None,
-    }
-    return _pick(values, req.fields(("name", "id")), "User")
-
-
-def profile_node(req: GraphRequest, person: Person) -> dict[str, Any]:
-    values = {
-        "id": person.psid,
-        "name": person.name,
-        "first_name": person.first_name,
-        "last_name": person.last_name,
-        "profile_pic": f"{req.public_url()}/avatar/{person.psid}.svg",
-    }
-    return _pick(values, req.fields(("first_name", "last_name", "profile_pic")), "User")
 
 
 def subject(req: GraphRequest, node: str, edge: str) -> Person:
@@ -106,6 +60,25 @@ async def node(req: GraphRequest) -> dict[str, Any]:
     if caller.kind == "page" and node_id in req.state.by_psid:
         return profile_node(req, req.state.by_psid[node_id])
     return user_node(req, subject(req, node_id, "id"))
+
+
+async def picture(req: GraphRequest) -> dict[str, Any] | Response:
+    """`/{id}/picture`: a 302 to the image, or `{"data": {...}}` with `redirect=0`."""
+    node_id = req.match["node"]
+    caller = req.require_token()
+    if node_id == req.config.page_id or (node_id == "me" and caller.kind == "page"):
+        ident = req.config.page_id
+    elif caller.kind == "page" and node_id in req.state.by_psid:
+        ident = node_id
+    else:
+        ident = subject(req, node_id, "picture").asid
+    modifiers = {
+        name: value for name in ("type", "width", "height") if (value := req.text(name)) is not None
+    }
+    data = picture_data(req, ident, modifiers)
+    if req.text("redirect") in ("0", "false"):
+        return {"data": data}
+    return RedirectResponse(data["url"], status_code=302)
 
 
 async def permissions(req: GraphRequest) -> dict[str, Any]:
@@ -219,5 +192,6 @@ ENDPOINTS = (
     Endpoint.of("GET", r"(?P<node>me|\d+)/permissions", permissions),
     Endpoint.of("DELETE", r"(?P<node>me|\d+)/permissions(?:/(?P<permission>[A-Za-z_]+))?", revoke),
     Endpoint.of("GET", r"(?P<node>me|\d+)/likes", likes),
+    Endpoint.of("GET", r"(?P<node>me|\d+)/picture", picture),
     Endpoint.of("GET", r"(?P<node>me|\d+)", node),
 )

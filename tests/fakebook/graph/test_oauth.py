@@ -159,3 +159,45 @@ async def test_debug_token_needs_app_token(fb: FB) -> None:
     assert answer.json()["error"]["code"] == 100
     missing = await fb.graph("GET", "debug_token", token=APP_TOKEN)
     assert missing.json()["error"]["code"] == 100
+
+
+async def test_bearer_token_beside_client_secret_needs_no_proof(fb: FB) -> None:
+    # Departure 5: OAuth clients send their current token as a Bearer header on every call of
+    # their session; with client_id and client_secret, "require app secret or app secret proof"
+    # is met, so the long-lived exchange works as on Facebook.
+    short = await fb.user_token()
+    params = {
+        "grant_type": "fb_exchange_token",
+        "client_id": APP_ID,
+        "client_secret": APP_SECRET,
+        "fb_exchange_token": short,
+    }
+    answer = await fb.client.get(
+        "/v25.0/oauth/access_token", params=params, headers={"Authorization": f"Bearer {short}"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["expires_in"] > 5_000_000
+    # A wrong secret is no such proof: the bearer token then needs its appsecret_proof.
+    wrong = {**params, "client_secret": "not-the-secret"}
+    refused = await fb.client.get(
+        "/v25.0/oauth/access_token", params=wrong, headers={"Authorization": f"Bearer {short}"}
+    )
+    assert refused.json()["error"]["message"].startswith("API calls from the server require")
+
+
+async def test_www_authenticate_kind_matches_the_error(fb: FB) -> None:
+    # Departure 6: a missing client_id is a bad request, not a bad code.
+    code = await fb.login()
+    answer = await fb.client.get(
+        "/v25.0/oauth/access_token",
+        params={"client_secret": APP_SECRET, "redirect_uri": REDIRECT_URI, "code": code},
+    )
+    assert answer.json()["error"]["code"] == 101
+    assert answer.headers["www-authenticate"] == (
+        'OAuth "Facebook Platform" "invalid_request" "Missing client_id parameter."'
+    )
+    bad_secret = await fb.exchange(code, client_secret="nope")
+    assert '"invalid_request"' in bad_secret.headers["www-authenticate"]
+    assert (await fb.exchange(code)).status_code == 200
+    used = await fb.exchange(code)
+    assert '"invalid_code"' in used.headers["www-authenticate"]

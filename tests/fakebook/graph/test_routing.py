@@ -19,18 +19,24 @@ async def test_version_header_and_minimum(fb: FB) -> None:
     )
     assert ok.status_code == 200
     assert ok.headers["facebook-api-version"] == "v21.0"
-    old = await fb.client.get("/v20.0/me", params={"access_token": PAGE_TOKEN})
-    assert old.status_code == 400
-    assert old.json()["error"]["code"] == 12
 
 
-async def test_expired_version_upgraded_when_configured() -> None:
-    app = create_app(make_config(expired_version_policy="upgrade"))
+async def test_expired_version_is_served_at_the_oldest_available_by_default(fb: FB) -> None:
+    # Contract §0: Facebook moves a call to an expired version up; peer clients default to
+    # long-dead versions (facebook-sdk v2.8, pymessenger v2.6), so this is what they meet.
+    for label in ("v2.6", "v19.0", "v20.0"):
+        answer = await fb.graph_at(label, "GET", "me")
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["facebook-api-version"] == "v21.0"
+
+
+async def test_expired_version_rejected_when_configured() -> None:
+    app = create_app(make_config(expired_version_policy="reject"))
     params = {"access_token": PAGE_TOKEN, "appsecret_proof": proof(PAGE_TOKEN)}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as c:
-        answer = await c.get("/v19.0/me", params=params)
-    assert answer.status_code == 200
-    assert answer.headers["facebook-api-version"] == "v21.0"
+        answer = await c.get("/v20.0/me", params=params)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == 12
 
 
 async def test_malformed_version_is_facebook_shaped_400(fb: FB) -> None:
