@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from fakebook import account_linking, control, sdk, settings_page, simulator
+from fakebook import account_linking, control, control_shaping, sdk, settings_page, simulator
 from fakebook.account_linking import Linker
 from fakebook.chat import Chat
 from fakebook.config import FakebookConfig
@@ -47,6 +47,7 @@ def create_app(
 
     routes = [
         *control.ROUTES,
+        *control_shaping.ROUTES,
         *sdk.ROUTES,
         *simulator.ROUTES,
         *account_linking.ROUTES,

@@ -13,6 +13,7 @@ from fakebook.faults import FaultList
 from fakebook.linking import LinkingBook
 from fakebook.messenger_profile import MessengerProfile
 from fakebook.people import Person, seed_people
+from fakebook.shaping import Shaping
 from fakebook.tokens import TokenBook
 
 Clock = Callable[[], float]
@@ -60,6 +61,7 @@ class State:
         self.sent: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []
         self.faults = FaultList()
+        self.shaping = Shaping()
         self.messenger_profile = MessengerProfile()
         # The fields of POST /{page-id}/subscribed_apps; None: the app is not subscribed.
         self.subscribed_fields: list[str] | None = None

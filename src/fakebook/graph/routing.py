@@ -1,12 +1,13 @@
 """The one Starlette handler behind `/{version}/{path}`: version, faults, params, token, endpoint.
 
-Order of checks, as a client sees them: the version label, then an injected fault, then the
-body, the path and method, then the access token and appsecret_proof, then the endpoint's
-own rules.
+Order of checks, as a client sees them: an injected latency, the version label, an injected
+fault, the body, the path and method, the access token and appsecret_proof, then the endpoint's
+own rules. Injected usage headers go on every matching answer, errors included.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -82,6 +83,9 @@ async def handle_graph(request: Request) -> Response:
     config = state.config
     version = request.path_params["version"]
     path = request.path_params["path"].strip("/")
+    delay = state.shaping.delay(request.method, request.url.path)
+    if delay > 0:
+        await asyncio.sleep(delay)
     try:
         version = resolve_version(version, config.min_graph_version, config.expired_version_policy)
         fault = state.faults.take(request.method, request.url.path)
@@ -104,4 +108,5 @@ async def handle_graph(request: Request) -> Response:
     except GraphError as error:
         response = error.response()
     response.headers["facebook-api-version"] = version
+    response.headers.update(state.shaping.headers(request.method, request.url.path))
     return response
