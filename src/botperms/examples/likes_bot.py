@@ -39,13 +39,14 @@ async def prompt(ctx: Context, why: str = "") -> None:
 async def list_likes(ctx: Context, intro: str = "Pages you like:") -> None:
     await ctx.typing()
     try:
-        data = await ctx.user_graph.get("/me/likes", params={"fields": "name", "limit": "10"})
+        # The first 10 however Facebook pages them: it may send fewer per page than asked.
+        pages = await ctx.user_graph.likes(limit=10)
     except InvalidTokenError:
         raise  # botperms asks the person to log in again, then answers this request
     except GraphError:
         await ctx.reply("Facebook didn't answer just now. Please try again in a minute.")
         return
-    names = [str(page.get("name", "")) for page in data.get("data", [])][:10]
+    names = [page.name for page in pages]
     if not names:
         await ctx.reply("You don't like any pages yet, as far as Facebook tells me.")
         return
