@@ -22,9 +22,18 @@ async def test_pages_carry_security_headers(client: httpx.AsyncClient) -> None:
     page = await client.get("/auth/start", params={"ticket": "x"})
     assert page.headers["referrer-policy"] == "no-referrer"
     csp = page.headers["content-security-policy"]
-    assert "script-src 'self' https://connect.facebook.net" in csp
+    assert csp.startswith("default-src 'none'; style-src 'self'; ")
+    assert "script-src" not in csp  # only the page that takes you back runs a script
     assert "form-action 'self' https://fakebook.invalid" in csp
-    assert "object-src 'none'" in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "strict-transport-security" not in page.headers  # not in development
+
+
+async def test_other_responses_get_the_strictest_policy(client: httpx.AsyncClient) -> None:
+    for response in (await client.get("/healthz"), await client.get("/static/style.css")):
+        assert response.headers["content-security-policy"].startswith("default-src 'none'; ")
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_health_and_metrics(client: httpx.AsyncClient) -> None:

@@ -26,6 +26,7 @@ from botperms.flows import (
 from botperms.metrics import exposition
 from botperms.web import auth, leaving, linking, webhook
 from botperms.web.access_log import AccessLog
+from botperms.web.headers import SecurityHeaders
 from botperms.web.pages import HERE
 from botperms.web.services import Services
 
@@ -70,6 +71,10 @@ def create_app(
         Route("/metrics", metrics, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(AccessLog)])
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(AccessLog), Middleware(SecurityHeaders, settings=settings)],
+    )
     app.state.services = services
     return app

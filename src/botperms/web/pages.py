@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from botperms.config import Settings
 from botperms.flows import FailureReason
+from botperms.web.headers import page_policy
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+# The only page that runs a script: return.js and the Messenger Extensions SDK it loads.
+_PAGES_WITH_SCRIPTS = frozenset({"done.html"})
 
 # What a person reads for each failure: what happened, and what to do next.
 _ERRORS: dict[FailureReason, tuple[str, str]] = {
@@ -90,27 +91,6 @@ _ERRORS: dict[FailureReason, tuple[str, str]] = {
 }
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def content_security_policy(settings: Settings) -> str:
-    """Scripts only from us and the Extensions SDK; forms only to us and the Login dialog;
-    framing only by Messenger/Facebook (messenger.com shows webviews in a frame)."""
-    www = _origin(settings.www_url)
-    return "; ".join(
-        [
-            f"script-src 'self' {_origin(settings.extensions_sdk_url)}",
-            "object-src 'none'",
-            "base-uri 'none'",
-            f"form-action 'self' {www}",
-            "frame-ancestors 'self' https://www.messenger.com https://www.facebook.com "
-            f"{www} {_origin(settings.m_me_url)}",
-        ]
-    )
-
-
 def render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
@@ -118,8 +98,8 @@ def render(
     # Pages that carry tickets never leak them through the Referer to other sites.
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        request.app.state.services.settings
+    response.headers["Content-Security-Policy"] = page_policy(
+        request.app.state.services.settings, scripts=name in _PAGES_WITH_SCRIPTS
     )
     return response
 
