@@ -14,10 +14,11 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 LEAVES = {"graph", "store", "messenger"}
-BASE = {"config", "logs", "metrics"}
+BASE = {"config", "logs", "metrics", "permissions"}
 
 ALLOWED: dict[str, set[str]] = {
-    "config": set(),
+    "permissions": set(),
+    "config": {"permissions"},
     "logs": set(),
     "metrics": set(),
     "graph": BASE,

@@ -80,4 +80,4 @@ def test_secrets_do_not_show_in_repr() -> None:
 def test_scopes_must_be_permission_names(scopes: str) -> None:
     with pytest.raises(ValidationError) as error:
         make(scopes=scopes)
-    assert "is not a Facebook permission name" in describe_error(error.value)
+    assert "is not a Facebook permission" in describe_error(error.value)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from botperms.config import is_permission_name
+from botperms.bot.registration import check_scopes
 
 # Set on the handler function itself (not on a wrapper), so the decorator works above or
 # below ``@bot.on_message``/``@bot.on_postback``: the dispatcher reads it from whatever it calls.
@@ -42,11 +42,8 @@ def requires(*scopes: str, prompt: str | None = None) -> Callable[[F], F]:
     and postback handlers (the fallback included); on ``on_login``, ``on_login_failed`` and
     ``on_account_linking`` handlers it has no effect.
     """
-    if not scopes:
-        raise ValueError("@requires needs at least one scope")
-    for scope in scopes:
-        if not is_permission_name(scope):
-            raise ValueError(f"{scope!r} is not a Facebook permission name (like 'user_likes')")
+    # Checked against Facebook's documented names here, not when the Login dialog refuses them.
+    scopes = check_scopes(scopes)
 
     def mark(handler: F) -> F:
         current = requirement_of(handler)

@@ -28,7 +28,6 @@ def serve(
     ] = None,
 ) -> None:
     """Run the webhook, the login pages and the workers in one process."""
-    from botperms.bot import Bot
     from botperms.logs import configure
     from botperms.web import create_app
     from botperms.web.server import run_server
@@ -36,9 +35,6 @@ def serve(
     settings = load_settings()
     configure(log_level or settings.log_level)
     bot = load_bot(target)
-    if not isinstance(bot, Bot):
-        console.print(f"[bold red]{target!r} is not a botperms Bot[/]")
-        raise typer.Exit(2)
     # uvicorn plus deadlines for slow clients and a connection cap (botperms.web.server).
     run_server(
         create_app(settings, bot),
@@ -83,13 +79,9 @@ def demo(
     fakebook (a local stand-in for Facebook, with a Messenger chat simulator) and the bot start
     together, wired to each other; the Messenger Profile file is applied to the demo page.
     """
-    from botperms.bot import Bot
     from botperms.demo import EXAMPLE_PROFILE, prepare, run_demo
 
     bot = load_bot(target)
-    if not isinstance(bot, Bot):
-        console.print(f"[bold red]{target!r} is not a botperms Bot[/]")
-        raise typer.Exit(2)
     if profile is None:
         local = Path("messenger_profile.toml")
         profile = EXAMPLE_PROFILE if target is None else (local if local.exists() else None)
