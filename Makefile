@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint typecheck unit browser-deps bench clean
+.PHONY: setup demo test lint typecheck docs unit browser-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,9 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/botperms demo
 
-## test: set up (including Debian's chromium for the browser tests), lint, type-check, run every test
-test: setup browser-deps lint typecheck
+## test: set up (including Debian's chromium for the browser tests), lint, type-check, build the
+## docs, run every test
+test: setup browser-deps lint typecheck docs
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup
@@ -28,6 +29,12 @@ lint: setup
 
 typecheck: setup
 	$(BIN)/mypy src
+
+## docs: the site (guides, and the API reference from docstrings) in build/docs. Strict: a
+## warning, such as a broken link or a docstring naming a parameter that isn't there, fails it.
+## Offline: nothing is fetched. (Not -q: it hides the warnings that strict counts.)
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --clean
 
 browser-deps:
 	@sh scripts/ensure-chromium.sh

@@ -20,7 +20,7 @@ from botperms.graph.errors import (
     TransientError,
     error_from_response,
 )
-from botperms.graph.paging import DEFAULT_LIMIT, DEFAULT_MAX_PAGES, paginate
+from botperms.graph.paging import paginate
 from botperms.graph.reads import LikedPage, Me, Permissions, likes, me, permissions
 
 if TYPE_CHECKING:
@@ -107,9 +107,9 @@ class GraphClient:
         *,
         access_token: str | None,
         params: Mapping[str, str] | None = None,
-        limit: int = DEFAULT_LIMIT,
+        limit: int = 100,
         page_size: int | None = None,
-        max_pages: int = DEFAULT_MAX_PAGES,
+        max_pages: int = 20,
     ) -> AsyncIterator[dict[str, Any]]:
         """The items of a paged list, across pages; see `BoundGraph.paginate`."""
         return paginate(
@@ -290,9 +290,9 @@ class BoundGraph:
         path: str,
         params: Mapping[str, str] | None = None,
         *,
-        limit: int = DEFAULT_LIMIT,
+        limit: int = 100,
         page_size: int | None = None,
-        max_pages: int = DEFAULT_MAX_PAGES,
+        max_pages: int = 20,
     ) -> AsyncIterator[dict[str, Any]]:
         """Iterate over the items of a paged list (``data``), following its pages.
 

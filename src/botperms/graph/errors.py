@@ -37,7 +37,12 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 class GraphError(Exception):
-    """A Graph API call failed. ``str()`` is meant for people and never carries a token."""
+    """A Graph API call failed. ``str()`` is meant for people and never carries a token.
+
+    Every error below is a subclass, so ``except GraphError`` catches them all. ``code`` and
+    ``subcode`` are Facebook's numbers, ``endpoint`` is ``"GET /me/likes"`` (never with the
+    query string), ``fbtrace_id`` is what Facebook support asks for.
+    """
 
     retryable: ClassVar[bool] = False
 
@@ -85,11 +90,19 @@ class GraphError(Exception):
 
 
 class InvalidTokenError(GraphError):
-    """The token is invalid, expired, or was revoked: the person has to log in again."""
+    """The token is invalid, expired, or was revoked: the person has to log in again.
+
+    Let it escape a ``@requires`` handler: botperms marks the grant expired, asks the person
+    to log in again and replays the event after the login.
+    """
 
 
 class RateLimitedError(GraphError):
-    """An app, page, user or business-use-case rate limit was hit; back off and retry."""
+    """An app, page, user or business-use-case rate limit was hit; back off and retry.
+
+    botperms has already retried within reason when a handler sees it; ``retry_after`` is
+    Facebook's hint in seconds, if it gave one. Tell the person to try again later.
+    """
 
     retryable: ClassVar[bool] = True
 
@@ -107,7 +120,10 @@ class OutsideWindowError(GraphError):
 
 
 class GraphPermissionError(GraphError):
-    """The app or token lacks a permission or feature for this call."""
+    """The app or token lacks a permission or feature for this call.
+
+    For a user token, add the permission to the handler's ``@requires``.
+    """
 
 
 class InvalidParameterError(GraphError):
@@ -124,7 +140,10 @@ class PagingError(GraphError):
 
 
 class TransientError(GraphError):
-    """A temporary failure (server error, network trouble, timeout); retrying may succeed."""
+    """A temporary failure (server error, network trouble, timeout); retrying may succeed.
+
+    GET and DELETE calls have been retried already when a handler sees it.
+    """
 
     retryable: ClassVar[bool] = True
 

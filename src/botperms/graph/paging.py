@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_LIMIT = 100
-DEFAULT_MAX_PAGES = 20
 # Facebook caps most edges at 100 items a page; asking for more only gets the cap.
 MAX_PAGE_SIZE = 100
 # Parameters that never take part in telling two requests apart (the client sets them itself).
@@ -102,9 +100,9 @@ async def paginate(
     *,
     access_token: str | None,
     params: Mapping[str, str] | None = None,
-    limit: int = DEFAULT_LIMIT,
+    limit: int = 100,
     page_size: int | None = None,
-    max_pages: int = DEFAULT_MAX_PAGES,
+    max_pages: int = 20,
 ) -> AsyncIterator[dict[str, Any]]:
     """Yield the items of a paged list, one page request at a time, at most ``limit`` of them.
 

@@ -73,7 +73,10 @@ def _url(field: str, url: str, *, https_only: bool = False, loopback_http: bool 
 def with_quick_replies(
     message: dict[str, Any], quick_replies: Sequence[dict[str, Any]] | None
 ) -> dict[str, Any]:
-    """``message`` (any message body) with ``quick_replies`` under it; unchanged without any."""
+    """``message`` (any message body) with ``quick_replies`` under it; unchanged without any.
+
+    At most 13 quick replies; they show under the message until the person answers.
+    """
     if not quick_replies:
         return message
     return {
@@ -83,7 +86,13 @@ def with_quick_replies(
 
 
 def quick_reply(title: str, payload: str, image_url: str | None = None) -> dict[str, Any]:
-    """A text quick reply: a chip showing ``title`` that sends ``payload`` when tapped."""
+    """A text quick reply for ``quick_replies=``: a chip showing ``title`` that sends
+    ``payload`` when tapped (it comes back as a message whose ``quick_reply`` payload is
+    ``payload``).
+
+    ``title`` takes at most 20 characters, ``payload`` at most 1000. ``image_url`` (http or
+    https) shows a small icon on the chip.
+    """
     reply: dict[str, Any] = {
         "content_type": "text",
         "title": _text("quick reply title", title, QUICK_REPLY_TITLE_MAX),
@@ -109,7 +118,9 @@ def text_message(
     quick_replies: Sequence[dict[str, Any]] | None = None,
     metadata: str | None = None,
 ) -> dict[str, Any]:
-    """A text message, optionally with quick replies and app metadata (echoed back to us)."""
+    """A text body for ``ctx.reply(message=...)``: at most 2000 characters, optionally with
+    quick replies. ``metadata`` (at most 1000 characters) is echoed back to your webhook with
+    the message's echo."""
     message = with_quick_replies({"text": _text("message text", text, TEXT_MAX)}, quick_replies)
     if metadata is not None:
         message["metadata"] = _text("metadata", metadata, METADATA_MAX, required=False)
@@ -125,7 +136,8 @@ def button_template(
     buttons: Sequence[dict[str, Any]],
     quick_replies: Sequence[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Text with one to three buttons under it (optionally quick replies below that)."""
+    """A button-template body for ``ctx.reply(message=...)``: ``text`` (at most 640
+    characters) with one to three buttons under it, and optionally quick replies below that."""
     message = _template(
         {
             "template_type": "button",
@@ -145,7 +157,13 @@ def web_url_button(
     fallback_url: str | None = None,
     hide_share: bool = False,
 ) -> dict[str, Any]:
-    """A button that opens ``url`` in Messenger's webview (or a browser tab on desktop)."""
+    """A button that opens ``url`` in Messenger's webview (or a browser tab on desktop).
+
+    ``title`` takes at most 20 characters. ``height`` is ``"compact"``, ``"tall"`` or
+    ``"full"``. ``messenger_extensions=True`` lets the page use the Messenger Extensions SDK
+    and needs an https URL on a whitelisted domain; ``fallback_url`` (for clients without
+    extensions) is allowed only with it. ``hide_share`` hides the webview's share button.
+    """
     if height not in ("compact", "tall", "full"):
         raise InvalidMessage(f"webview height {height!r} must be 'compact', 'tall' or 'full'")
     button: dict[str, Any] = {
@@ -167,7 +185,9 @@ def web_url_button(
 
 
 def postback_button(title: str, payload: str) -> dict[str, Any]:
-    """A button that sends ``payload`` back to the bot as a postback event."""
+    """A button that sends ``payload`` back to the bot as a postback event (routed by
+    ``@bot.on_postback(payload)``). ``title`` takes at most 20 characters, ``payload`` at most
+    1000."""
     return {
         "type": "postback",
         "title": _text("button title", title, BUTTON_TITLE_MAX),
@@ -177,6 +197,7 @@ def postback_button(title: str, payload: str) -> dict[str, Any]:
 
 def account_link_button(url: str) -> dict[str, Any]:
     """The log-in button of account linking. It has no title; Messenger draws its own.
+    ``ctx.send_login_prompt`` makes it for you in the account_link flow.
 
     Messenger wants https; plain http is accepted only for a loopback host (the offline demo
     and tests), which no real Messenger could reach anyway.
@@ -196,7 +217,9 @@ def generic_element(
     image_url: str | None = None,
     buttons: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """One card of a generic template: a title, optional subtitle, image and buttons."""
+    """One card for ``ctx.reply(elements=...)`` or ``generic_template``: ``title`` and
+    ``subtitle`` take at most 80 characters each; ``image_url`` is http(s); one to three
+    buttons if any."""
     element: dict[str, Any] = {"title": _text("element title", title, ELEMENT_TITLE_MAX)}
     if subtitle is not None:
         element["subtitle"] = _text("element subtitle", subtitle, ELEMENT_SUBTITLE_MAX)
@@ -210,7 +233,8 @@ def generic_element(
 def generic_template(
     elements: Sequence[dict[str, Any]], quick_replies: Sequence[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """A horizontally scrolling row of one to ten cards (see :func:`generic_element`)."""
+    """A generic-template body for ``ctx.reply(message=...)``: a horizontally scrolling row
+    of one to ten cards (see ``generic_element``)."""
     message = _template(
         {
             "template_type": "generic",
