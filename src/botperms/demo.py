@@ -11,9 +11,10 @@ import contextlib
 import json
 import secrets
 import shlex
-import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
@@ -22,8 +23,14 @@ from rich.console import Console
 from rich.panel import Panel
 
 from botperms.bot import Bot
+from botperms.cli.demo_panel import how_to_try, read_profile
+from botperms.cli.ports import check_free
+from botperms.cli.reload import supervise
 from botperms.config import DEMO_SECRET_PREFIX, LoginFlow, Settings
 from botperms.flows import CALLBACK_PATH, DATA_DELETION_PATH, DEAUTHORIZE_PATH
+
+if TYPE_CHECKING:
+    import uvicorn
 
 console = Console()
 
@@ -107,14 +114,6 @@ async def _wait_until_up(
     raise RuntimeError(f"fakebook did not answer at {url} within {seconds:.0f}s")
 
 
-def _check_free(port: int, option: str) -> None:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            raise RuntimeError(f"port {port} is in use (choose another with {option})") from None
-
-
 def write_env_file(settings: Settings, path: Path) -> None:
     """The demo's settings as ``BOTPERMS_*`` lines, so other commands (``botperms profile``,
     ``botperms serve``) can run against the demo: ``set -a; . data/demo/demo.env; set +a``."""
@@ -138,6 +137,14 @@ def write_env_file(settings: Settings, path: Path) -> None:
     path.chmod(0o600)
 
 
+def bot_settings(
+    port: int, fakebook_port: int, folder: Path, login_flow: LoginFlow = LoginFlow.WEB
+) -> Settings:
+    """The bot's settings for the demo in ``folder`` (the same in every process of one demo)."""
+    fakebook_url = f"http://127.0.0.1:{fakebook_port}"
+    return demo_settings(port, fakebook_url, folder, _demo_secrets(folder), login_flow)
+
+
 def prepare(
     port: int,
     fakebook_port: int,
@@ -146,14 +153,14 @@ def prepare(
     page_name: str = "Likes Bot",
 ) -> tuple[Settings, Path]:
     """Demo secrets, bot settings, fakebook's config file and ``demo.env`` in ``data_dir``."""
-    _check_free(port, "--port")
-    _check_free(fakebook_port, "--fakebook-port")
+    check_free(port, "--port")
+    check_free(fakebook_port, "--fakebook-port")
     folder = Path(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    fakebook_url = f"http://127.0.0.1:{fakebook_port}"
-    settings = demo_settings(port, fakebook_url, folder, _demo_secrets(folder), login_flow)
+    settings = bot_settings(port, fakebook_port, folder, login_flow)
     config_path = folder / "fakebook.json"
-    config_path.write_text(json.dumps(fakebook_config(settings, fakebook_url, page_name), indent=2))
+    config = fakebook_config(settings, settings.graph_url, page_name)
+    config_path.write_text(json.dumps(config, indent=2))
     config_path.chmod(0o600)
     write_env_file(settings, folder / "demo.env")
     return settings, config_path
@@ -189,17 +196,38 @@ async def apply_profile(settings: Settings, path: Path | None) -> str:
     return f"{path.name if path == EXAMPLE_PROFILE else path} ({changed})"
 
 
+@dataclass(frozen=True)
+class Reload:
+    """``--reload``: the bot runs as ``command`` and restarts when files under ``paths``
+    change; fakebook, in the demo's own process, keeps running and keeps its state."""
+
+    command: list[str]
+    paths: list[Path]
+    ignore: list[Path]
+
+
+def bot_server(settings: Settings, bot: Bot) -> uvicorn.Server:
+    """The bot's web server in the demo (in this process, or the child of ``--reload``)."""
+    from botperms.app import create_app
+    from botperms.web.server import build_server
+
+    return build_server(
+        create_app(settings, bot), host="127.0.0.1",
+        port=settings_port(settings),
+        log_level="warning",
+    )  # fmt: skip
+
+
 async def run_demo(
     settings: Settings,
     config_path: Path,
     fakebook_port: int,
     bot: Bot | None = None,
     profile: Path | None = EXAMPLE_PROFILE,
+    reload: Reload | None = None,
 ) -> int:
     from botperms.examples.likes_bot import bot as example_bot
     from botperms.logs import configure
-    from botperms.web import create_app
-    from botperms.web.server import build_server
 
     configure("WARNING")
     fakebook_url = settings.graph_url
@@ -207,14 +235,15 @@ async def run_demo(
         sys.executable, "-m", "fakebook", "serve", "--config", str(config_path),
         "--host", "127.0.0.1", "--port", str(fakebook_port),
     )  # fmt: skip
+    bot = bot or example_bot
+    how = how_to_try(bot, read_profile(profile), settings.login_flow, example=bot is example_bot)
     try:
         with console.status("Starting fakebook…"):
             await _wait_until_up(fakebook_url + "/", fakebook)
-        server = build_server(
-            create_app(settings, bot or example_bot), host="127.0.0.1",
-            port=settings_port(settings),
-            log_level="warning",
-        )  # fmt: skip
+        if reload is not None:
+            await _run_reloading(settings, config_path, profile, how, reload)
+            return 0
+        server = bot_server(settings, bot)
         serving = asyncio.create_task(server.serve())
         # uvicorn offers no start-up event to await, only this flag.
         while not server.started and not serving.done():  # noqa: ASYNC110
@@ -225,37 +254,7 @@ async def run_demo(
                 "(is the port in use? try --port)."
             )
             return 1
-        async with httpx.AsyncClient() as client:
-            verified = await client.post(f"{fakebook_url}/_fakebook/webhook/verify", timeout=10)
-        ok = verified.status_code == 200 and verified.json().get("ok", False)
-        profile_line = await apply_profile(settings, profile)
-        if settings.login_flow is LoginFlow.ACCOUNT_LINK:
-            how = (
-                "Tap [bold]Get Started[/] in the [bold]phone[/] view, say [bold]likes[/], tap "
-                "[bold]Log in[/] (Messenger's account-linking button), allow [bold]user_likes[/], "
-                "and the bot lists the pages you like. Account linking works in Messenger's "
-                "phone apps only; on a computer, use [bold]Log in on a computer[/]. Log out from "
-                "the menu (☰); remove the app or delete your data on fakebook's settings page."
-            )
-        else:
-            how = (
-                "Tap [bold]Get Started[/], say [bold]likes[/], tap [bold]Log in with Facebook[/], "
-                "allow [bold]user_likes[/], and the bot lists the pages you like."
-            )
-        console.print(
-            Panel.fit(
-                f"[bold]Open the Messenger simulator:[/] [link]{fakebook_url}/chat[/link]\n\n"
-                f"{how}\n\n"
-                f"Bot:      {settings.public_url} (login flow: {settings.login_flow.value})\n"
-                f"fakebook: {fakebook_url} (settings page: {fakebook_url}/settings)\n"
-                f"Webhook verified: {'yes' if ok else 'NO (see the bot log)'}\n"
-                f"Messenger Profile: {profile_line}\n"
-                f"Data:     {config_path.parent.resolve()}\n"
-                f"Settings for other commands (botperms profile …): "
-                f"set -a; . {config_path.parent / 'demo.env'}; set +a\n\nPress Ctrl-C to stop.",
-                title="botperms demo",
-            )
-        )
+        await _announce(settings, config_path, profile, how)
         await serving
         return 0
     finally:
@@ -266,6 +265,65 @@ async def run_demo(
             except TimeoutError:
                 fakebook.kill()
         console.print("Demo stopped.")
+
+
+async def _run_reloading(
+    settings: Settings, config_path: Path, profile: Path | None, how: str, reload: Reload
+) -> None:
+    announced = False
+
+    async def started(process: asyncio.subprocess.Process, restarts: int) -> None:
+        nonlocal announced
+        if not await _bot_is_up(settings, process):
+            return  # it printed why; the supervisor waits for the next change
+        if not announced:
+            await _announce(settings, config_path, profile, how, reloading=True)
+            announced = True
+        else:
+            profile_line = await apply_profile(settings, profile)
+            console.print(f"[green]The bot is up again.[/] Messenger Profile: {profile_line}")
+
+    await supervise(reload.command, reload.paths, console, started=started, ignore=reload.ignore)
+
+
+async def _bot_is_up(
+    settings: Settings, process: asyncio.subprocess.Process, seconds: float = 30
+) -> bool:
+    deadline = asyncio.get_running_loop().time() + seconds
+    async with httpx.AsyncClient() as client:
+        while process.returncode is None and asyncio.get_running_loop().time() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get(settings.url("/healthz"), timeout=1)).status_code == 200:
+                    return True
+            await asyncio.sleep(0.1)
+    return False
+
+
+async def _announce(
+    settings: Settings, config_path: Path, profile: Path | None, how: str, reloading: bool = False
+) -> None:
+    """Once the bot is up: verify the webhook, apply the profile, print the panel."""
+    fakebook_url = settings.graph_url
+    async with httpx.AsyncClient() as client:
+        verified = await client.post(f"{fakebook_url}/_fakebook/webhook/verify", timeout=10)
+    ok = verified.status_code == 200 and verified.json().get("ok", False)
+    profile_line = await apply_profile(settings, profile)
+    watching = "Edit your files: the bot restarts when you save. " if reloading else ""
+    console.print(
+        Panel.fit(
+            f"[bold]Open the Messenger simulator:[/] [link]{fakebook_url}/chat[/link]\n\n"
+            f"{how}\n\n"
+            f"Bot:      {settings.public_url} (login flow: {settings.login_flow.value})\n"
+            f"fakebook: {fakebook_url} (settings page: {fakebook_url}/settings)\n"
+            f"Webhook verified: {'yes' if ok else 'NO (see the bot log)'}\n"
+            f"Messenger Profile: {profile_line}\n"
+            f"Data:     {config_path.parent.resolve()}\n"
+            f"Settings for other commands (botperms profile …): "
+            f"set -a; . {config_path.parent / 'demo.env'}; set +a\n\n"
+            f"{watching}Press Ctrl-C to stop.",
+            title="botperms demo",
+        )
+    )
 
 
 def settings_port(settings: Settings) -> int:

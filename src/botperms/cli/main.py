@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.command()(run.serve)
 app.command()(run.demo)
+app.command("demo-bot", hidden=True)(run.demo_bot)
 app.command()(project.new)
 app.command()(project.keygen)
 app.add_typer(db.db_app, name="db")

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from botperms.cli.common import console, load_bot, load_settings
 from botperms.config import LoginFlow
+
+if TYPE_CHECKING:
+    from botperms.demo import Reload
 
 
 def serve(
@@ -26,13 +30,32 @@ def serve(
     log_level: Annotated[
         str | None, typer.Option(help="Log level (default from settings).")
     ] = None,
+    reload: Annotated[
+        bool,
+        typer.Option(
+            "--reload",
+            help="Restart when a .py, .toml or .env file under the current folder changes "
+            "(for development).",
+        ),
+    ] = False,
 ) -> None:
     """Run the webhook, the login pages and the workers in one process."""
+    from botperms.app import create_app
+    from botperms.cli.ports import check_free
     from botperms.logs import configure
-    from botperms.web import create_app
     from botperms.web.server import run_server
 
     settings = load_settings()
+    try:
+        check_free(port, "--port", host)
+    except RuntimeError as exc:
+        console.print(f"[bold red]botperms cannot start:[/] {exc}")
+        raise typer.Exit(1) from None
+    if reload:
+        command = [sys.executable, "-m", "botperms.cli", "serve", *([target] if target else [])]
+        command += ["--host", host, "--port", str(port)]
+        command += ["--log-level", log_level] if log_level else []
+        _reload_forever(command, [_watched(target)], [])
     configure(log_level or settings.log_level)
     bot = load_bot(target)
     # uvicorn plus deadlines for slow clients and a connection cap (botperms.web.server).
@@ -73,11 +96,21 @@ def demo(
     data_dir: Annotated[str, typer.Option(help="Folder for the SQLite file and demo secrets.")] = (
         "data/demo"
     ),
+    reload: Annotated[
+        bool,
+        typer.Option(
+            "--reload",
+            help="Restart the bot when a .py or .toml file under the current folder changes. "
+            "fakebook keeps running, so the conversation stays on screen.",
+        ),
+    ] = False,
 ) -> None:
     """Run a bot against fakebook on 127.0.0.1: no Facebook account, no network.
 
     fakebook (a local stand-in for Facebook, with a Messenger chat simulator) and the bot start
     together, wired to each other; the Messenger Profile file is applied to the demo page.
+    With --reload, saving bot.py or messenger_profile.toml restarts the bot (and applies the
+    profile again) while fakebook, and the conversation in it, stays.
     """
     from botperms.demo import EXAMPLE_PROFILE, prepare, run_demo
 
@@ -89,10 +122,68 @@ def demo(
         # The demo page is named after your bot (Bot(name=...)), the example's "Likes Bot".
         page_name = "Likes Bot" if target is None else bot.name.replace("_", " ").title()
         settings, config_path = prepare(port, fakebook_port, data_dir, flow, page_name)
-        code = asyncio.run(run_demo(settings, config_path, fakebook_port, bot, profile))
+        restart = (
+            _demo_reload(target, port, fakebook_port, data_dir, flow, profile) if reload else None
+        )
+        code = asyncio.run(run_demo(settings, config_path, fakebook_port, bot, profile, restart))
     except KeyboardInterrupt:
         code = 0  # Ctrl-C is how a demo ends; both servers are already down
     except RuntimeError as exc:  # a port in use, or fakebook did not come up
         console.print(f"[bold red]The demo could not start:[/] {exc}")
         code = 1
     sys.exit(code)
+
+
+def demo_bot(
+    target: Annotated[str | None, typer.Argument(metavar="[MODULE:ATTRIBUTE]")] = None,
+    port: Annotated[int, typer.Option()] = 8000,
+    fakebook_port: Annotated[int, typer.Option()] = 8001,
+    data_dir: Annotated[str, typer.Option()] = "data/demo",
+    flow: Annotated[LoginFlow, typer.Option()] = LoginFlow.WEB,
+) -> None:
+    """The bot half of `botperms demo --reload`, run again after each change (internal)."""
+    from botperms.demo import bot_server, bot_settings
+    from botperms.logs import configure
+
+    configure("WARNING")
+    bot = load_bot(target)
+    settings = bot_settings(port, fakebook_port, Path(data_dir), flow)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(bot_server(settings, bot).serve())
+
+
+def _demo_reload(
+    target: str | None,
+    port: int,
+    fakebook_port: int,
+    data_dir: str,
+    flow: LoginFlow,
+    profile: Path | None,
+) -> Reload:
+    """How ``demo --reload`` runs the bot: ``botperms demo-bot`` with the demo's options."""
+    from botperms.demo import Reload
+
+    command = [sys.executable, "-m", "botperms.cli", "demo-bot", *([target] if target else [])]
+    command += ["--port", str(port), "--fakebook-port", str(fakebook_port)]
+    command += ["--data-dir", data_dir, "--flow", flow.value]
+    watched = [_watched(target), *([profile.resolve()] if profile else [])]
+    return Reload(command, watched, [Path(data_dir).resolve()])
+
+
+def _watched(target: str | None) -> Path:
+    """Where a bot's files are: the current folder (as uvicorn --reload), or the example's."""
+    if target:
+        return Path.cwd()
+    from botperms import examples
+
+    return Path(examples.__file__).parent
+
+
+def _reload_forever(command: list[str], paths: list[Path], ignore: list[Path]) -> NoReturn:
+    from botperms.cli.reload import supervise
+
+    shown = ", ".join(str(path) for path in paths)
+    console.print(f"[cyan]Watching {shown} for changes[/] (Ctrl-C to stop).")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(supervise(command, paths, console, ignore=ignore))
+    sys.exit(0)
