@@ -22,8 +22,9 @@ from fakebook.config import FakebookConfig, load_config
 
 app = typer.Typer(
     help="fakebook: a local stand-in for the Facebook Graph API subset, the Login dialog and a"
-    " Messenger chat simulator. Settings come from --config FILE.json and FAKEBOOK_* variables"
-    " (e.g. FAKEBOOK_WEBHOOK_URL, FAKEBOOK_APP_SECRET).",
+    " Messenger chat simulator, for any Messenger bot or Facebook Login client. Settings come"
+    " from --config FILE.json and FAKEBOOK_* variables (e.g. FAKEBOOK_WEBHOOK_URL,"
+    " FAKEBOOK_APP_SECRET). Guide: docs/fakebook.md.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -39,7 +40,31 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-@app.command()
+# One string per paragraph: rich wraps paragraphs itself and keeps explicit line breaks.
+SERVE_HELP = "\n\n".join(
+    (
+        "Run fakebook: one server for every surface, printing `fakebook listening on URL`.",
+        "Emulated: the Graph API at /vNN.0/... (Send API with sender actions, Messenger Profile"
+        " and per-person menus, subscribed_apps, the User Profile API, /me and /me/picture,"
+        " likes with paging, permissions, oauth/access_token, debug_token, account linking);"
+        " the Login dialog at /vNN.0/dialog/oauth; signed webhook deliveries to webhook_url,"
+        " with retries; a chat simulator at / (Messenger Extensions, m.me, closeWindow); the"
+        " person's Settings page with the deauthorize and data-deletion callbacks. An expired"
+        " version is served at the oldest available one, as on Facebook.",
+        "Not emulated: attachment upload, the Handover, Conversations and Insights APIs,"
+        " Instagram, WhatsApp, Login for Business, real rate limiting; any other path answers"
+        " Facebook's error for it.",
+        "Control API at /_fakebook/ (JSON): people, reset, chat/{psid}/message|postback|referral,"
+        " sent, deliveries, grants/{asid}, subscription, tokens/expire|invalidate; fault"
+        " injection: faults (Graph errors), latency (fixed or random delay per path), usage"
+        " (X-App-Usage and X-Business-Use-Case-Usage headers).",
+        "Point any framework at it by putting the printed URL where it has"
+        " https://graph.facebook.com and https://www.facebook.com. Guide: docs/fakebook.md.",
+    )
+)
+
+
+@app.command(help=SERVE_HELP)
 def serve(
     config_file: Annotated[
         Path | None,
@@ -55,8 +80,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8090,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
-    """Run fakebook: Graph API at /vNN.0/…, Login dialog, chat simulator at /, control API at
-    /_fakebook/."""
+    """Run fakebook (see SERVE_HELP)."""
     try:
         config = load_config(config_file)
     except (ValueError, OSError) as exc:

@@ -26,6 +26,8 @@ def test_help_mentions_the_surfaces() -> None:
     assert result.exit_code == 0
     assert "--config" in result.output
     assert "--port" in result.output
+    for words in ("Emulated:", "Not emulated:", "Control API", "latency", "docs/fakebook.md"):
+        assert words in result.output
 
 
 def test_bad_config_exits_2(tmp_path: Path) -> None:
