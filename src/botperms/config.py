@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     graph_timeout_seconds: float = Field(default=10.0, gt=0)
     graph_max_retries: int = Field(default=3, ge=0)
+    # The event pipeline: how many conversations are handled at once, how many sends are in
+    # flight at once, how often a failing handler is tried, how long a user profile is cached.
+    handler_concurrency: int = Field(default=256, ge=1, le=10_000)
+    send_concurrency: int = Field(default=64, ge=1, le=1_000)
+    handler_max_attempts: int = Field(default=5, ge=1, le=100)
+    profile_ttl_seconds: int = Field(default=24 * 3600, ge=0)
     log_level: str = "INFO"
 
     @field_validator("token_keys", "scopes", "linking_redirect_hosts", mode="before")

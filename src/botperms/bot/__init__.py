@@ -2,7 +2,7 @@
 
 from botperms.bot.app import Bot
 from botperms.bot.context import Context, LoginLinks, NotGranted, Runtime
-from botperms.bot.dispatcher import Dispatcher
+from botperms.bot.dispatcher import Dispatcher, handler_name
 from botperms.bot.prompts import Prompts
 from botperms.bot.requires import Requirement, requires
 
@@ -15,5 +15,6 @@ __all__ = [
     "Prompts",
     "Requirement",
     "Runtime",
+    "handler_name",
     "requires",
 ]

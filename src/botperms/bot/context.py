@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -29,7 +30,7 @@ from botperms.messenger import (
     web_url_button,
     with_quick_replies,
 )
-from botperms.store import GrantRecord, PendingIntentRecord, Store
+from botperms.store import Effect, GrantRecord, Leave, PendingIntentRecord, Send, Store
 
 log = structlog.get_logger(__name__)
 
@@ -56,12 +57,13 @@ class LoginLinks(Protocol):
     ) -> str: ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class Runtime:
-    """The collaborators a bot runs with; the web layer builds one at start-up.
+    """The collaborators a bot runs with; the composition root builds one at start-up.
 
     ``login_flow`` is ``"web"`` (a web_url login button) or ``"account_link"`` (Messenger's
     account_link button to ``link_url``, plus a web_url button for desktop Messenger).
+    ``profile_ttl``: how long a person's cached user profile is used before asking again.
     """
 
     graph: GraphClient
@@ -69,10 +71,9 @@ class Runtime:
     page_token: str
     default_scopes: tuple[str, ...]
     login_links: LoginLinks
-    wake_outbox: Callable[[], None]
-    wake_inbox: Callable[[], None] = lambda: None
     login_flow: str = "web"
     link_url: str = ""
+    profile_ttl: timedelta = timedelta(hours=24)
 
 
 class NotGranted(Exception):
@@ -90,6 +91,10 @@ class Context:
     ``page_id`` and ``psid`` name the conversation, ``event`` is the webhook event (in login
     handlers: None after a web login, the ``linked`` event after account linking), ``grant``
     the person's active grant (None when not logged in).
+
+    What a handler causes (replies, the typing indicator, logging out) is collected here and
+    committed together with the event once the handler returns: a handler that raises sends
+    nothing, and its retry starts clean.
     """
 
     def __init__(
@@ -110,7 +115,14 @@ class Context:
         self.pending_intent: PendingIntentRecord | None = None
         #: True when this event is a replay of one that waited for the person to log in.
         self.replayed = False
+        #: True for an event that came in ``standby[]``: another app owns the thread.
+        self.standby = False
         self._profile: Profile | None = None
+        self.effects: list[Effect] = []
+
+    def stage(self, effect: Effect) -> None:
+        """Add an effect to commit with this event (the framework's own bookkeeping)."""
+        self.effects.append(effect)
 
     @property
     def text(self) -> str | None:
@@ -133,7 +145,8 @@ class Context:
         elements: Sequence[dict[str, Any]] = (),
         message: dict[str, Any] | None = None,
     ) -> None:
-        """Queue a message to this person (durably: it survives a restart, and goes out in order).
+        """Queue a message to this person. It is sent once the handler has returned and the
+        event is committed (durably: it survives a restart, and goes out in order).
 
         - ``reply("Hi")``: a text;
         - ``reply("Pick one", buttons=[postback_button(...), ...])``: a button template;
@@ -159,14 +172,18 @@ class Context:
             body = button_template(text, buttons, replies)
         else:
             body = text_message(text, quick_replies=replies)
-        await self.runtime.store.outbox_add(self.page_id, self.psid, body)
-        self.runtime.wake_outbox()
+        self._send(body)
+
+    def _send(self, body: dict[str, Any]) -> None:
+        if self.standby:
+            # Another app owns the thread (handover protocol): answering would talk over it.
+            raise RuntimeError("this event came in standby: the thread belongs to another app")
+        self.effects.append(Send(self.page_id, self.psid, body))
 
     async def typing(self) -> None:
         """Show the typing indicator until the next message arrives (Messenger hides it then,
         or after about 20 seconds). Queued like a message, so it shows up in order."""
-        await self.runtime.store.outbox_add(self.page_id, self.psid, sender_action("typing_on"))
-        self.runtime.wake_outbox()
+        self._send(sender_action("typing_on"))
 
     async def send_login_prompt(
         self,
@@ -209,16 +226,42 @@ class Context:
 
     # -- the person -----------------------------------------------------------------------
     async def profile(self) -> Profile | None:
-        """The person's Messenger profile (name, first_name, …); ``None`` when Facebook won't
-        share it. Fetched once per context."""
-        if self._profile is None:
-            try:
-                self._profile = await get_profile(
-                    self.runtime.graph, self.runtime.page_token, self.psid
-                )
-            except GraphError as exc:
-                log.info("profile.unavailable", psid=self.psid, error=exc.code)
-                return None
+        """The person's user profile (name, first_name, …); ``None`` when Facebook won't
+        share it. Cached in the store for ``Runtime.profile_ttl``, so most events make no
+        Graph call for it."""
+        if self._profile is not None:
+            return self._profile
+        store = self.runtime.store
+        cached = await store.cached_profile(
+            self.page_id, self.psid, max_age=self.runtime.profile_ttl
+        )
+        if cached is not None:
+            self._profile = Profile(
+                id=self.psid,
+                first_name=cached.get("first_name"),
+                last_name=cached.get("last_name"),
+                name=cached.get("name"),
+                profile_pic=cached.get("profile_pic"),
+            )
+            return self._profile
+        try:
+            self._profile = await get_profile(
+                self.runtime.graph, self.runtime.page_token, self.psid
+            )
+        except GraphError as exc:
+            log.info("profile.unavailable", psid=self.psid, error=exc.code)
+            return None
+        # Caching is not an effect of the event: it may be written even if the handler fails.
+        await store.cache_profile(
+            self.page_id,
+            self.psid,
+            {
+                "first_name": self._profile.first_name,
+                "last_name": self._profile.last_name,
+                "name": self._profile.name,
+                "profile_pic": self._profile.profile_pic,
+            },
+        )
         return self._profile
 
     async def _display_name(self) -> str | None:
@@ -257,14 +300,11 @@ class Context:
         """Log the person out: forget their token, end logins still in progress and drop a
         waiting request. With ``on_facebook`` also remove the app's permissions on Facebook
         (``DELETE /me/permissions``; a failure there is logged, not raised). ``reason`` is
-        recorded with the ended grant. Returns whether they were logged in."""
-        store = self.runtime.store
-        async with store.db.session() as session:
-            revoked = await store.revoke_grant(
-                self.page_id, self.psid, reason=reason, session=session
-            )
-            await store.cancel_attempts(self.page_id, self.psid, reason=reason, session=session)
-            await store.drop_pending_intent(self.page_id, self.psid, session=session)
+        recorded with the ended grant. Returns whether they were logged in.
+
+        Our copy is forgotten when the event commits; the call to Facebook happens at once."""
+        revoked = self.grant
+        self.effects.append(Leave(self.page_id, self.psid, reason))
         self.grant = None
         self.pending_intent = None
         if revoked is None:

@@ -14,7 +14,6 @@ from botperms.flows.login import (
     CALLBACK_PATH,
     START_PATH,
     LoginDone,
-    LoginListener,
     LoginService,
     LoginStart,
 )
@@ -35,7 +34,6 @@ __all__ = [
     "LinkAborted",
     "LinkingService",
     "LoginDone",
-    "LoginListener",
     "LoginService",
     "LoginStart",
     "Ticket",

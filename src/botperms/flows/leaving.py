@@ -48,13 +48,7 @@ class LeavingService:
         dropped the token, so there is nothing to revoke on its side.
         """
         asid = self._asid(raw_signed_request)
-        async with self.store.db.session() as session:
-            revoked = await self.store.revoke_grants_by_asid(
-                asid, reason="deauthorized", session=session
-            )
-            for person in {(grant.page_id, grant.psid) for grant in revoked}:
-                await self.store.cancel_attempts(*person, reason="deauthorized", session=session)
-                await self.store.drop_pending_intent(*person, session=session)
+        revoked = await self.store.deauthorize(asid)
         log.info("leaving.deauthorized", grants=len(revoked))
         return revoked
 
@@ -66,11 +60,7 @@ class LeavingService:
         """
         asid = self._asid(raw_signed_request)
         code = secrets.token_hex(10)
-        async with self.store.db.session() as session:
-            erased = await self.store.erase_person(asid, session=session)
-            await self.store.create_deletion_request(
-                code=code, asid=asid, erased=erased, session=session
-            )
+        erased = await self.store.delete_person(asid, code=code)
         log.info("leaving.data_deleted", code=code, rows=sum(erased.values()))
         return DeletionReceipt(
             url=self.settings.url(f"{DELETION_STATUS_PATH}?id={code}"),

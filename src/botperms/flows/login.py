@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import structlog
@@ -36,6 +35,7 @@ from botperms.store import (
     AttemptAlreadyConsumed,
     GrantRecord,
     LoginAttemptRecord,
+    LoginCancelled,
     Store,
     StoreError,
     TicketAlreadyUsed,
@@ -45,14 +45,6 @@ log = structlog.get_logger(__name__)
 
 CALLBACK_PATH = "/auth/callback"
 START_PATH = "/auth/start"
-
-
-class LoginListener(Protocol):
-    """Who hears about finished logins (the bot). Failures here never break the browser page."""
-
-    async def login_succeeded(self, grant: GrantRecord, requested: tuple[str, ...]) -> None: ...
-
-    async def login_failed(self, page_id: str, psid: str, reason: FailureReason) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -103,14 +95,17 @@ class LoginService:
         graph: GraphClient,
         store: Store,
         tickets: TicketSigner,
-        listener: LoginListener | None = None,
+        *,
+        on_event_queued: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``on_event_queued``: called after a login outcome was queued in the inbox for the
+        bot (the composition root wakes the inbox worker with it)."""
         self.settings = settings
         self.graph = graph
         self.store = store
         self.tickets = tickets
-        self.listener = listener
+        self.on_event_queued = on_event_queued
         self.clock = clock
 
     # -- the button -----------------------------------------------------------------------
@@ -150,7 +145,7 @@ class LoginService:
         try:
             return self.read_ticket(raw_ticket)
         except FlowError as exc:
-            await self._tell_person(exc)
+            await self._tell_person(exc, raw_ticket)
             raise
 
     async def begin(
@@ -159,13 +154,15 @@ class LoginService:
         try:
             return await self._begin(raw_ticket, browser_nonce, user_agent)
         except FlowError as exc:
-            await self._tell_person(exc)
+            await self._tell_person(exc, raw_ticket)
             raise
 
-    async def _tell_person(self, exc: FlowError) -> None:
-        # An expired or used link of a known person: the bot can send a fresh one.
-        if self.listener is not None and exc.page_id and exc.psid:
-            await self._notify(self.listener.login_failed(exc.page_id, exc.psid, exc.reason))
+    async def _tell_person(self, exc: FlowError, raw_ticket: str | None) -> None:
+        # An expired or used link of a known person: the bot can send a fresh one. Keyed on
+        # the link, so opening the same dead link twice tells the person once.
+        if exc.page_id and exc.psid:
+            key = "ticket:" + hashlib.sha256((raw_ticket or "").encode()).hexdigest()
+            await self._queue_failure(None, exc.page_id, exc.psid, exc.reason, key)
 
     async def _begin(
         self, raw_ticket: str | None, browser_nonce: str | None, user_agent: str | None
@@ -253,11 +250,10 @@ class LoginService:
                 await self._record_failure(attempt, exc.reason)
             raise
         LOGINS.labels("granted").inc()
-        # An account-link grant is announced when Messenger's `linked` webhook confirms it (it
-        # is "pending" until then); a web_url login offered beside the account_link button
-        # (desktop Messenger) is active at once and announced now.
-        if self.listener is not None and done.grant.status == "active":
-            await self._notify(self.listener.login_succeeded(done.grant, done.requested))
+        # An active grant's on-login event was queued with it; an account-link grant is
+        # announced when Messenger's `linked` webhook confirms it ("pending" until then).
+        if done.grant.status == "active":
+            self.on_event_queued()
         return done
 
     async def _consume_state(self, state: str | None, nonce: str | None) -> LoginAttemptRecord:
@@ -333,40 +329,27 @@ class LoginService:
         linking = attempt.flow == "account_link" and attempt.linking_redirect_uri is not None
         link_code = secrets.token_urlsafe(32) if linking else None
         try:
-            # One transaction: the person's ASID, their grant and (account linking) the code
-            # are stored together or not at all, and only if the login was not cancelled
-            # while we were talking to Facebook.
-            async with self.store.db.session() as session:
-                current = await self.store.lock_attempt(attempt.state_hash, session=session)
-                if current is None or (current.outcome or "").startswith("cancelled"):
-                    raise FlowError(FailureReason.LOGIN_CANCELLED)
-                await self.store.upsert_user(
-                    attempt.page_id, attempt.psid, asid=info.user_id, session=session
-                )
-                grant = await self.store.save_grant(
-                    page_id=attempt.page_id,
-                    psid=attempt.psid,
-                    asid=info.user_id,
-                    access_token=token,
-                    scopes_granted=list(permissions.granted),
-                    scopes_declined=list(permissions.declined),
-                    expires_at=info.expires_at,
-                    data_access_expires_at=info.data_access_expires_at,
-                    flow=attempt.flow,
-                    status="pending" if linking else "active",
-                    session=session,
-                )
-                if link_code is not None:
-                    await self.store.create_link_code(
-                        code=link_code,
-                        grant_id=grant.id,
-                        page_id=attempt.page_id,
-                        psid=attempt.psid,
-                        expires_at=self.clock()
-                        + timedelta(seconds=self.settings.link_code_ttl_seconds),
-                        session=session,
-                    )
-                await self.store.finish_attempt(attempt.state_hash, "granted", session=session)
+            # One transaction: the person's ASID, their grant, (account linking) the code and
+            # the bot's on-login event are stored together or not at all, and only if the
+            # login was not cancelled while we were talking to Facebook.
+            grant = await self.store.record_login(
+                state_hash=attempt.state_hash,
+                page_id=attempt.page_id,
+                psid=attempt.psid,
+                asid=info.user_id,
+                access_token=token,
+                scopes_granted=list(permissions.granted),
+                scopes_declined=list(permissions.declined),
+                expires_at=info.expires_at,
+                data_access_expires_at=info.data_access_expires_at,
+                flow=attempt.flow,
+                requested=attempt.scopes,
+                link_code=link_code,
+                link_code_expires_at=self.clock()
+                + timedelta(seconds=self.settings.link_code_ttl_seconds),
+            )
+        except LoginCancelled:
+            raise FlowError(FailureReason.LOGIN_CANCELLED) from None
         except StoreError as exc:
             raise FlowError(FailureReason.STORAGE_ERROR, str(exc)) from None
         log.info(
@@ -391,20 +374,20 @@ class LoginService:
     async def _record_failure(self, attempt: LoginAttemptRecord, reason: FailureReason) -> None:
         log.info("login.failed", page_id=attempt.page_id, psid=attempt.psid, reason=reason.value)
         LOGINS.labels(reason.value).inc()
-        await self._finish(attempt.state_hash, f"failed:{reason.value}")
-        if self.listener is not None:
-            await self._notify(self.listener.login_failed(attempt.page_id, attempt.psid, reason))
+        await self._queue_failure(
+            attempt.state_hash, attempt.page_id, attempt.psid, reason, attempt.state_hash
+        )
 
-    async def _finish(self, hashed_state: str, outcome: str) -> None:
+    async def _queue_failure(
+        self, state_hash: str | None, page_id: str, psid: str, reason: FailureReason, key: str
+    ) -> None:
+        """The attempt's outcome and the bot's on_login_failed event, together. A failure
+        here must not break the browser's page, which says what went wrong anyway."""
         try:
-            await self.store.finish_attempt(hashed_state, outcome)
+            await self.store.record_login_failure(
+                state_hash=state_hash, page_id=page_id, psid=psid, reason=reason.value, key=key
+            )
         except StoreError:
-            # The outcome column is bookkeeping; the grant (or its absence) is already settled.
-            log.warning("login.outcome_not_recorded", outcome=outcome)
-
-    @staticmethod
-    async def _notify(call: Awaitable[None]) -> None:
-        try:
-            await call
-        except Exception:
-            log.exception("login.listener_failed")
+            log.warning("login.outcome_not_recorded", reason=reason.value)
+            return
+        self.on_event_queued()

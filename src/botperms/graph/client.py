@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json as jsonlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from botperms.graph.errors import (
 )
 from botperms.graph.paging import paginate
 from botperms.graph.reads import LikedPage, Me, Permissions, likes, me, permissions
+from botperms.graph.transport import AiohttpTransport, HttpxTransport, Transport, TransportFailure
 
 if TYPE_CHECKING:
     from botperms.config import Settings
@@ -30,8 +32,6 @@ log = structlog.get_logger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 
-# Failures where the request never reached Facebook, so replaying it cannot duplicate anything.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 # Params we always set ourselves; any copy inside a paging URL is dropped so the token and proof
 # we send are exactly the ones we computed.
@@ -48,6 +48,7 @@ class GraphClient:
         app_id: str,
         app_secret: str,
         http: httpx.AsyncClient | None = None,
+        transport: Transport | None = None,
         timeout: float = 10.0,
         max_retries: int = 3,
         backoff_base: float = 0.5,
@@ -57,8 +58,10 @@ class GraphClient:
         self.graph_base = graph_base.rstrip("/")
         self.app_id = app_id
         self._app_secret = app_secret
-        self._owns_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient()
+        # An injected httpx client belongs to whoever made it (tests); otherwise aiohttp.
+        if transport is None:
+            transport = HttpxTransport(http) if http is not None else AiohttpTransport()
+        self._transport = transport
         self._timeout = timeout
         self.max_retries = max_retries
         self.backoff_base = backoff_base
@@ -123,9 +126,7 @@ class GraphClient:
         )
 
     async def aclose(self) -> None:
-        # An injected AsyncClient belongs to whoever made it (tests, the web app's lifespan).
-        if self._owns_http:
-            await self._http.aclose()
+        await self._transport.aclose()
 
     async def request(
         self,
@@ -219,23 +220,20 @@ class GraphClient:
         idempotent: bool,
     ) -> Any:
         try:
-            response = await self._http.request(
-                method, url, params=tuple(query), json=json, timeout=self._timeout
-            )
-        except httpx.TransportError as exc:
-            # The httpx exception (and its message/cause) carries the request URL with the
-            # token in its query string: only its class name crosses into our error.
-            not_sent = isinstance(exc, _NOT_SENT)
-            what = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+            response = await self._transport.request(method, url, query, json, self._timeout)
+        except TransportFailure as exc:
+            # Only the failure's kind crosses into our error: the client library's own
+            # message carries the request URL, with the token in its query string.
+            what = "timed out" if exc.timed_out else "failed"
             raise TransientError(
-                f"network error: request {what} ({type(exc).__name__})",
+                f"network error: request {what} ({exc.kind})",
                 endpoint=endpoint,
-                ambiguous=not (idempotent or not_sent),
+                ambiguous=not (idempotent or exc.not_sent),
             ) from None
-        body = response.content
-        is_error = response.status_code >= 400
+        body = response.body
+        is_error = response.status >= 400
         try:
-            data = response.json() if body else None
+            data = jsonlib.loads(body) if body else None
         except ValueError:
             data = None
             is_error = True
@@ -245,7 +243,7 @@ class GraphClient:
             is_error = True  # an empty 2xx body is not something any Graph endpoint returns
         if is_error:
             error = error_from_response(
-                response.status_code,
+                response.status,
                 data if isinstance(data, dict) else body,
                 headers=response.headers,
                 redact_values=secrets,

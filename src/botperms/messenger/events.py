@@ -29,12 +29,12 @@ class QuickReplyPayload(_Model):
 
 
 class Attachment(_Model):
-    type: str
+    type: str | None = None
     payload: dict[str, Any] | None = None
 
 
 class Message(_Model):
-    mid: str
+    mid: str | None = None
     text: str | None = None
     quick_reply: QuickReplyPayload | None = None
     attachments: list[Attachment] = Field(default_factory=list)
@@ -72,12 +72,13 @@ class AccountLinking(_Model):
 
 
 class Delivery(_Model):
+    # Both may be absent (contract §1.4); the watermark means everything before it arrived.
     mids: list[str] = Field(default_factory=list)
-    watermark: int
+    watermark: int | None = None
 
 
 class Read(_Model):
-    watermark: int
+    watermark: int | None = None
 
 
 class Optin(_Model):
@@ -88,14 +89,37 @@ class Optin(_Model):
 
 
 class Reaction(_Model):
-    mid: str
-    action: str
+    mid: str | None = None
+    action: str | None = None
     reaction: str | None = None
     emoji: str | None = None
 
 
-# Checked in this order; a message that also carries an ad `referral` is still a message.
-_KINDS = (
+class PolicyEnforcement(_Model):
+    action: str | None = None
+    reason: str | None = None
+
+
+class PassThreadControl(_Model):
+    previous_owner_app_id: str | None = None
+    new_owner_app_id: str | None = None
+    metadata: str | None = None
+
+
+class TakeThreadControl(_Model):
+    previous_owner_app_id: str | None = None
+    new_owner_app_id: str | None = None
+    metadata: str | None = None
+
+
+class RequestThreadControl(_Model):
+    requested_owner_app_id: str | None = None
+    metadata: str | None = None
+
+
+# Checked in this order; a message that also carries an ad `referral` is still a message. The
+# same order is used by `botperms.messenger.intake`, which reads kinds from raw dicts.
+EVENT_KINDS = (
     "message",
     "postback",
     "account_linking",
@@ -104,13 +128,22 @@ _KINDS = (
     "read",
     "optin",
     "reaction",
+    "message_edit",
+    "policy_enforcement",
+    "pass_thread_control",
+    "take_thread_control",
+    "request_thread_control",
+    "app_roles",
 )
+_KINDS = EVENT_KINDS
 
 
 class MessagingEvent(_Model):
-    sender: User
-    recipient: User
-    timestamp: int
+    # Some events have no sender (policy_enforcement, app_roles) and plugin opt-ins name the
+    # person only by user_ref: nothing here may be required that Facebook leaves out.
+    sender: User = Field(default_factory=User)
+    recipient: User = Field(default_factory=User)
+    timestamp: int = 0
     message: Message | None = None
     postback: Postback | None = None
     account_linking: AccountLinking | None = None
@@ -119,6 +152,12 @@ class MessagingEvent(_Model):
     read: Read | None = None
     optin: Optin | None = None
     reaction: Reaction | None = None
+    message_edit: dict[str, Any] | None = None
+    policy_enforcement: PolicyEnforcement | None = None
+    pass_thread_control: PassThreadControl | None = None
+    take_thread_control: TakeThreadControl | None = None
+    request_thread_control: RequestThreadControl | None = None
+    app_roles: dict[str, list[str]] | None = None
 
     @property
     def kind(self) -> str:
@@ -160,9 +199,11 @@ class MessagingEvent(_Model):
 
 
 class Entry(_Model):
-    id: str
-    time: int
+    id: str | None = None
+    time: int | None = None
     messaging: list[MessagingEvent] = Field(default_factory=list)
+    # Events of threads another app owns (handover protocol): read them, never answer them.
+    standby: list[MessagingEvent] = Field(default_factory=list)
 
 
 class WebhookPayload(_Model):
@@ -173,9 +214,6 @@ class WebhookPayload(_Model):
         """Every event of every entry, oldest first: arrival order is not to be trusted."""
         pairs = [(entry, event) for entry in self.entry for event in entry.messaging]
         return sorted(pairs, key=lambda pair: pair[1].timestamp)
-
-
-_REQUIRED_EVENT_FIELDS = ("sender", "recipient", "timestamp")
 
 
 def _check_envelope(data: Any) -> None:
@@ -196,17 +234,13 @@ def _check_envelope(data: Any) -> None:
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise InvalidPayload(f"entry[{i}] must be an object")
-        events = entry.get("messaging", [])
-        if not isinstance(events, list):
-            raise InvalidPayload(f"entry[{i}].messaging must be a list")
-        for j, event in enumerate(events):
-            if not isinstance(event, dict):
-                raise InvalidPayload(f"entry[{i}].messaging[{j}] must be an object")
-            missing = [name for name in _REQUIRED_EVENT_FIELDS if name not in event]
-            if missing:
-                raise InvalidPayload(
-                    f"entry[{i}].messaging[{j}] is missing {', '.join(repr(m) for m in missing)}"
-                )
+        for field_name in ("messaging", "standby"):
+            events = entry.get(field_name, [])
+            if not isinstance(events, list):
+                raise InvalidPayload(f"entry[{i}].{field_name} must be a list")
+            for j, event in enumerate(events):
+                if not isinstance(event, dict):
+                    raise InvalidPayload(f"entry[{i}].{field_name}[{j}] must be an object")
 
 
 def parse_payload(data: Any) -> WebhookPayload:

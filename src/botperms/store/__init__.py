@@ -1,7 +1,22 @@
 """Storage: SQLAlchemy models and repositories, Alembic migrations, token encryption."""
 
+from botperms.store.batching import Batcher
 from botperms.store.crypto import TokenCipher, new_key
 from botperms.store.database import Database
+from botperms.store.effects import (
+    CountIntentAsk,
+    DropIntent,
+    Effect,
+    EventOutcome,
+    ExpireGrant,
+    Failed,
+    Handled,
+    Leave,
+    QueueEvent,
+    ReplayIntent,
+    SaveIntent,
+    Send,
+)
 from botperms.store.errors import (
     AttemptAlreadyConsumed,
     LinkCodeRefused,
@@ -10,6 +25,14 @@ from botperms.store.errors import (
     TicketAlreadyUsed,
     TokenDecryptError,
 )
+from botperms.store.inbox import (
+    internal_event,
+    login_failed_event,
+    login_succeeded_event,
+    replay_event,
+)
+from botperms.store.operations import LoginCancelled
+from botperms.store.outbox import SendOutcome
 from botperms.store.records import (
     DeletionRequestRecord,
     GrantRecord,
@@ -18,25 +41,46 @@ from botperms.store.records import (
     NewInboxItem,
     OutboxItem,
     PendingIntentRecord,
+    conversation_of,
 )
 from botperms.store.repositories import Store
 
 __all__ = [
     "AttemptAlreadyConsumed",
+    "Batcher",
+    "CountIntentAsk",
     "Database",
     "DeletionRequestRecord",
+    "DropIntent",
+    "Effect",
+    "EventOutcome",
+    "ExpireGrant",
+    "Failed",
     "GrantRecord",
+    "Handled",
     "InboxItem",
+    "Leave",
     "LinkCodeRefused",
     "LoginAttemptRecord",
+    "LoginCancelled",
     "NewInboxItem",
     "OutboxItem",
     "PendingIntentRecord",
+    "QueueEvent",
+    "ReplayIntent",
+    "SaveIntent",
+    "Send",
+    "SendOutcome",
     "StorageUnavailable",
     "Store",
     "StoreError",
     "TicketAlreadyUsed",
     "TokenCipher",
     "TokenDecryptError",
+    "conversation_of",
+    "internal_event",
+    "login_failed_event",
+    "login_succeeded_event",
     "new_key",
+    "replay_event",
 ]

@@ -24,6 +24,7 @@ from botperms.store.errors import StorageUnavailable, storage_errors
 MIGRATIONS = "botperms.store:migrations"
 # How long a SQLite writer waits for another one before "database is locked" (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 5000
+_READ_ONLY = "botperms_read_only"
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -43,8 +44,12 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Connection) -> None:
     # IMMEDIATE takes the write lock up front. A deferred transaction that reads and then writes
     # cannot wait for the lock when another writer got in between (SQLITE_BUSY at once, no busy
-    # timeout), which would make read-then-write operations such as inbox_claim fail under load.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # timeout), which would make read-then-write operations fail under load. Read-only
+    # transactions (`Database.read`) stay deferred: in WAL mode they run beside the writer.
+    if connection.get_execution_options().get(_READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _run_alembic(connection: Connection, action: str, revision: str) -> None:
@@ -86,6 +91,9 @@ class Database:
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False
         )
+        self._readers: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+        )
         # SQLite lets one writer in at a time and makes the others poll with growing sleeps,
         # which under concurrent webhooks starves some of them for seconds. Queueing our own
         # transactions on a fair lock first means each waits only for those ahead of it.
@@ -123,6 +131,14 @@ class Database:
                     yield session
                 return
             async with self._sqlite_turn, self.sessions.begin() as session:
+                yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only. On SQLite it neither waits for nor blocks the writers
+        (WAL); writing in it is a bug (SQLite would refuse under load)."""
+        with storage_errors():
+            async with self._readers.begin() as session:
                 yield session
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from botperms.store.models import (
     MessengerUser,
     OutboxMessage,
     PendingIntent,
+    UserProfile,
 )
 from botperms.store.records import DeletionRequestRecord
 
@@ -30,6 +31,7 @@ _PERSON_TABLES: tuple[Any, ...] = (
     LoginAttempt,
     InboxEvent,
     OutboxMessage,
+    UserProfile,
     MessengerUser,
 )
 

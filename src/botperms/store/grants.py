@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -116,13 +116,29 @@ class GrantRepository(Repository):
     async def active_grant(
         self, page_id: str, psid: str, *, session: AsyncSession | None = None
     ) -> GrantRecord | None:
-        async with self._tx(session) as tx:
-            row = await tx.scalar(
-                select(Grant).where(
-                    Grant.page_id == page_id, Grant.psid == psid, Grant.status == "active"
-                )
-            )
-            return None if row is None else self._grant_record(row)
+        query = select(Grant).where(
+            Grant.page_id == page_id, Grant.psid == psid, Grant.status == "active"
+        )
+        if session is not None:
+            row = await session.scalar(query)
+        else:
+            # A read: on SQLite it need not queue behind the writers.
+            async with self._db.read() as tx:
+                row = await tx.scalar(query)
+        return None if row is None else self._grant_record(row)
+
+    async def active_grants(
+        self, people: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], GrantRecord]:
+        """The active grants of many people at once (the worker reads them per batch)."""
+        if not people:
+            return {}
+        query = select(Grant).where(
+            tuple_(Grant.page_id, Grant.psid).in_(sorted(set(people))), Grant.status == "active"
+        )
+        async with self._db.read() as tx:
+            rows = (await tx.scalars(query)).all()
+        return {(row.page_id, row.psid): self._grant_record(row) for row in rows}
 
     async def revoke_grant(
         self, page_id: str, psid: str, *, reason: str, session: AsyncSession | None = None

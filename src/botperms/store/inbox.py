@@ -1,31 +1,103 @@
-"""The inbox: every accepted webhook event, deduplicated, claimed in per-conversation order."""
+"""The inbox: every event to handle, from a webhook or internal, deduplicated per page.
+
+This module is the one intake: the webhook stores what Facebook sent through ``inbox_add``, and
+the internal events (login outcomes, replays of waiting requests) are built here, by
+:func:`internal_event` and its helpers, whichever layer queues them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+import time
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from botperms.store.base import Repository, aware, clip, utcnow
+from botperms.config import INTERNAL_FIELD
+from botperms.store.base import Repository, aware, utcnow
 from botperms.store.models import InboxEvent
-from botperms.store.records import InboxItem, NewInboxItem
+from botperms.store.records import (
+    GrantRecord,
+    InboxItem,
+    NewInboxItem,
+    PendingIntentRecord,
+    conversation_of,
+)
 
-# Events without a person (psid NULL) form one conversation per page; NULL never equals NULL,
-# so conversations are compared on this stand-in instead.
-_NO_PSID = ""
+
+def internal_event(
+    page_id: str,
+    psid: str,
+    key: str,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    fields: dict[str, Any] | None = None,
+) -> NewInboxItem:
+    """An event botperms makes itself, shaped like a Messenger event of the conversation so it
+    is handled in order with the person's messages. ``data`` goes under ``INTERNAL_FIELD``."""
+    now = int(time.time() * 1000)
+    payload = {
+        "sender": {"id": psid},
+        "recipient": {"id": page_id},
+        "timestamp": now,
+        **(fields or {}),
+        INTERNAL_FIELD: data,
+    }
+    return NewInboxItem(
+        event_key=key, page_id=page_id, psid=psid, kind=kind, payload=payload, event_time=now
+    )
+
+
+def login_succeeded_event(
+    grant: GrantRecord, requested: Sequence[str], *, linked: bool = False
+) -> NewInboxItem:
+    """The on-login path for ``grant``: keyed on the grant, so announcing it twice stores it
+    once. ``linked``: confirmed by Messenger's ``account_linking`` webhook."""
+    return internal_event(
+        grant.page_id,
+        grant.psid,
+        f"login:{grant.id}",
+        "login",
+        {"login": "succeeded", "requested": list(requested)},
+        fields={"account_linking": {"status": "linked"}} if linked else None,
+    )
+
+
+def login_failed_event(page_id: str, psid: str, reason: str, *, attempt: str) -> NewInboxItem:
+    """``on_login_failed`` for the person; ``attempt`` (the state hash or ticket id) keys it."""
+    key = "login-failed:" + hashlib.sha256(f"{attempt}:{reason}".encode()).hexdigest()[:40]
+    return internal_event(page_id, psid, key, "login", {"login": "failed", "reason": reason})
+
+
+def replay_event(intent: PendingIntentRecord) -> NewInboxItem:
+    """The waiting request queued again; the same intent always gives the same key."""
+    original = json.dumps(intent.event, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(original.encode()).hexdigest()[:32]
+    created = int(intent.created_at.timestamp() * 1000)
+    payload = {**intent.event, INTERNAL_FIELD: {"replay": list(intent.scopes)}}
+    now = int(time.time() * 1000)
+    return NewInboxItem(
+        event_key=f"replay:{digest}:{created}",
+        page_id=intent.page_id,
+        psid=intent.psid,
+        kind="replay",
+        payload=payload,
+        event_time=now,
+    )
 
 
 class InboxRepository(Repository):
     async def inbox_add(
         self, items: Sequence[NewInboxItem], *, session: AsyncSession | None = None
     ) -> int:
-        """Store events in one transaction; already-known (page_id, event_key) are skipped.
+        """Store events in one statement; already-known (page_id, event_key) are skipped.
 
-        Returns how many were new. The webhook is acknowledged only after this returns.
+        Returns how many were new. The webhook is acknowledged only after this commits.
         """
         if not items:
             return 0
@@ -38,13 +110,13 @@ class InboxRepository(Repository):
                 "kind": item.kind,
                 "payload": item.payload,
                 "event_time": item.event_time,
+                "standby": item.standby,
                 "received_at": now,
                 "status": "pending",
                 "attempts": 0,
             }
             for item in items
         ]
-        # One multi-row statement: a delivery of many events costs one round trip.
         statement = (
             self._insert(InboxEvent)
             .values(rows)
@@ -54,96 +126,65 @@ class InboxRepository(Repository):
             result = await tx.execute(statement)
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def inbox_claim(
-        self, now: datetime, limit: int, *, session: AsyncSession | None = None
+    async def inbox_pending(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        exclude: Collection[tuple[str, str]] = (),
+        strict_order: bool = True,
     ) -> list[InboxItem]:
-        """Claim up to `limit` due events (status "processing"), ordered by (event_time, id).
+        """The oldest pending event of each conversation, oldest first, at most ``limit``.
 
-        A conversation with an event already processing is skipped; within a conversation
-        events are taken in order up to the first one whose retry is not yet due.
+        Conversations in ``exclude`` (being handled now) are left out. ``strict_order``: an
+        event waiting for its retry holds back its conversation; otherwise the conversation's
+        next due event goes ahead of it. Reads only: what is in hand is known by the caller.
         """
         if limit <= 0:
             return []
         when = aware(now)
-        async with self._tx(session) as tx:
-            candidates = (await tx.execute(self._candidates(when, limit))).all()
-            if not candidates:
-                return []
-            ids = [candidate.id for candidate in candidates]
-            if self._db.dialect == "postgresql":
-                # Another worker may hold some of these rows in its own uncommitted claim.
-                # SKIP LOCKED leaves them to it; the re-check of status drops rows it already
-                # committed as processing since our first read.
-                locked = set(
-                    await tx.scalars(
-                        select(InboxEvent.id)
-                        .where(InboxEvent.id.in_(ids), InboxEvent.status == "pending")
-                        .with_for_update(skip_locked=True)
-                    )
+        due = or_(InboxEvent.retry_at.is_(None), InboxEvent.retry_at <= when)
+        conversation = func.coalesce(InboxEvent.psid, "")
+        rank = func.row_number().over(
+            partition_by=(InboxEvent.page_id, conversation),
+            order_by=(InboxEvent.event_time, InboxEvent.id),
+        )
+        pending = select(InboxEvent, rank.label("rank")).where(InboxEvent.status == "pending")
+        if not strict_order:
+            pending = pending.where(due)
+        ranked = pending.subquery()
+        query = select(ranked).where(ranked.c.rank == 1)
+        if strict_order:
+            query = query.where(or_(ranked.c.retry_at.is_(None), ranked.c.retry_at <= when))
+        query = query.order_by(ranked.c.event_time, ranked.c.id).limit(limit + len(exclude))
+        async with self._db.read() as tx:
+            rows = (await tx.execute(query)).all()
+        items: list[InboxItem] = []
+        for row in rows:
+            if conversation_of(row.page_id, row.psid) in exclude:
+                continue
+            items.append(
+                InboxItem(
+                    id=row.id,
+                    event_key=row.event_key,
+                    page_id=row.page_id,
+                    psid=row.psid,
+                    kind=row.kind,
+                    payload=row.payload,
+                    event_time=row.event_time,
+                    attempts=row.attempts,
+                    standby=bool(row.standby),
+                    status=row.status,
+                    last_error=row.last_error,
                 )
-            else:
-                # SQLite transactions start IMMEDIATE: claimers are already one at a time.
-                locked = set(ids)
-            chosen: list[int] = []
-            blocked: set[tuple[str, str]] = set()
-            for candidate in candidates:
-                conversation = (candidate.page_id, candidate.psid or _NO_PSID)
-                if conversation in blocked:
-                    continue
-                if candidate.id not in locked:
-                    # An earlier event of this conversation belongs to someone else now;
-                    # taking a later one would break the conversation's order.
-                    blocked.add(conversation)
-                    continue
-                chosen.append(candidate.id)
-            if not chosen:
-                return []
-            rows = await tx.scalars(
-                update(InboxEvent)
-                .where(InboxEvent.id.in_(chosen))
-                .values(status="processing", attempts=InboxEvent.attempts + 1)
-                .returning(InboxEvent)
-                .execution_options(populate_existing=True)
             )
-            claimed = sorted(rows.all(), key=lambda row: (row.event_time, row.id))
-            return [self._inbox_item(row) for row in claimed]
-
-    def _candidates(self, when: datetime, limit: int) -> Select[Any]:
-        not_due = case((InboxEvent.retry_at > when, 1), else_=0)
-        ranked = (
-            select(
-                InboxEvent.id,
-                InboxEvent.page_id,
-                InboxEvent.psid,
-                InboxEvent.event_time,
-                # 1 once any event at or before this one in its conversation is waiting for a
-                # retry: that event and everything after it must wait too.
-                func.max(not_due)
-                .over(
-                    partition_by=(InboxEvent.page_id, func.coalesce(InboxEvent.psid, _NO_PSID)),
-                    order_by=(InboxEvent.event_time, InboxEvent.id),
-                    rows=(None, 0),
-                )
-                .label("waiting"),
-            )
-            .where(InboxEvent.status == "pending")
-            .subquery()
-        )
-        busy = aliased(InboxEvent)
-        in_progress = exists().where(
-            busy.status == "processing",
-            busy.page_id == ranked.c.page_id,
-            func.coalesce(busy.psid, _NO_PSID) == func.coalesce(ranked.c.psid, _NO_PSID),
-        )
-        return (
-            select(ranked.c.id, ranked.c.page_id, ranked.c.psid)
-            .where(ranked.c.waiting == 0, ~in_progress)
-            .order_by(ranked.c.event_time, ranked.c.id)
-            .limit(limit)
-        )
+            if len(items) == limit:
+                break
+        return items
 
     async def inbox_recover(self, *, session: AsyncSession | None = None) -> int:
-        """At start-up: events a crashed worker left "processing" go back to "pending"."""
+        """At start-up: events left "processing" (by a worker of an older version) go back
+        to "pending". Returns how many."""
         async with self._tx(session) as tx:
             result = await tx.execute(
                 update(InboxEvent)
@@ -153,72 +194,34 @@ class InboxRepository(Repository):
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def inbox_done(self, item_id: int, *, session: AsyncSession | None = None) -> None:
-        async with self._tx(session) as tx:
-            await tx.execute(
-                update(InboxEvent)
-                .where(InboxEvent.id == item_id)
-                .values(status="done", processed_at=utcnow(), retry_at=None)
-                .execution_options(synchronize_session=False)
-            )
-
-    async def inbox_failed(
-        self,
-        item_id: int,
-        error: str,
-        *,
-        retry_at: datetime | None,
-        session: AsyncSession | None = None,
-    ) -> None:
-        """Retry later (`retry_at`), or with `retry_at=None` park it as "failed" (dead letter)."""
-        if retry_at is None:
-            values: dict[str, Any] = {
-                "status": "failed",
-                "processed_at": utcnow(),
-                "retry_at": None,
-            }
-        else:
-            values = {"status": "pending", "retry_at": aware(retry_at)}
-        async with self._tx(session) as tx:
-            await tx.execute(
-                update(InboxEvent)
-                .where(InboxEvent.id == item_id)
-                .values(last_error=clip(error), **values)
-                .execution_options(synchronize_session=False)
-            )
-
-    async def inbox_release(
-        self, item_ids: Sequence[int], *, session: AsyncSession | None = None
-    ) -> None:
-        """Claimed but not handled (an earlier event of its conversation failed): back to
-        "pending" without counting the claim as an attempt."""
-        if not item_ids:
-            return
-        async with self._tx(session) as tx:
-            await tx.execute(
-                update(InboxEvent)
-                .where(InboxEvent.id.in_(list(item_ids)), InboxEvent.status == "processing")
-                .values(status="pending", attempts=InboxEvent.attempts - 1)
-                .execution_options(synchronize_session=False)
-            )
-
     async def inbox_counts(self, *, session: AsyncSession | None = None) -> dict[str, int]:
-        """How many events are in each status (for metrics and `botperms db`)."""
+        """How many events are in each status (for metrics and the CLI)."""
         async with self._tx(session) as tx:
             rows = await tx.execute(
                 select(InboxEvent.status, func.count()).group_by(InboxEvent.status)
             )
             return {status: int(count) for status, count in rows.all()}
 
-    @staticmethod
-    def _inbox_item(row: InboxEvent) -> InboxItem:
-        return InboxItem(
-            id=row.id,
-            event_key=row.event_key,
-            page_id=row.page_id,
-            psid=row.psid,
-            kind=row.kind,
-            payload=row.payload,
-            event_time=row.event_time,
-            attempts=row.attempts,
-        )
+    async def inbox_list(self, *, status: str | None = None, limit: int = 1000) -> list[InboxItem]:
+        """Events by id, optionally of one status (for the CLI and tests)."""
+        query = select(InboxEvent).order_by(InboxEvent.id).limit(limit)
+        if status is not None:
+            query = query.where(InboxEvent.status == status)
+        async with self._db.read() as tx:
+            rows = (await tx.scalars(query)).all()
+        return [
+            InboxItem(
+                id=row.id,
+                event_key=row.event_key,
+                page_id=row.page_id,
+                psid=row.psid,
+                kind=row.kind,
+                payload=row.payload,
+                event_time=row.event_time,
+                attempts=row.attempts,
+                standby=row.standby,
+                status=row.status,
+                last_error=row.last_error,
+            )
+            for row in rows
+        ]

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
     Index,
@@ -134,6 +135,8 @@ class InboxEvent(Base):
     psid: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]]
+    # Came in `standby[]`: another app owns the thread, so the bot reads but does not answer.
+    standby: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     # Facebook's event timestamp in milliseconds since the epoch; needs 64 bits.
     event_time: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime]
@@ -146,7 +149,10 @@ class InboxEvent(Base):
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_conversation", "status", "page_id", "psid", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_status_conversation", "status", "page_id", "psid", "id"),
+        Index("ix_outbox_status_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     page_id: Mapped[str] = mapped_column(String(64))
@@ -197,3 +203,15 @@ class DeletionRequest(Base):
     erased: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+
+
+class UserProfile(Base):
+    """The User Profile API's answer for a person, cached (it rarely changes, and a Graph
+    call per event would cost more than handling the event)."""
+
+    __tablename__ = "user_profiles"
+
+    page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    psid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]]
+    fetched_at: Mapped[datetime]

@@ -1,16 +1,37 @@
-"""The outbox: every message to send, with attempts, the next attempt and the last error."""
+"""The outbox: every message to send, with attempts, the next attempt and the last error.
+
+A message is claimed ("sending") before its Send API call and finished ("sent", back to
+"pending" for a retry, or "dead") after it, both in batches. The Send API has no idempotency
+key, so a message still "sending" after a crash may or may not be in the chat: that is the one
+window exactly-once cannot close, and ``outbox_recover`` counts it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botperms.store.base import Repository, aware, clip, utcnow
+from botperms.store.effects import Send
 from botperms.store.models import OutboxMessage
 from botperms.store.records import OutboxItem
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """How one claimed message's try ended. ``status``: "sent", "pending" (retry at
+    ``next_attempt_at``) or "dead"."""
+
+    item_id: int
+    status: str
+    message_id: str | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
 
 
 class OutboxRepository(Repository):
@@ -24,7 +45,7 @@ class OutboxRepository(Repository):
         tag: str | None = None,
         session: AsyncSession | None = None,
     ) -> int:
-        """Queue a message (or sender action) for the person; returns its id."""
+        """Queue one message (or sender action) outside any event; returns its id."""
         now = utcnow()
         row = OutboxMessage(
             page_id=page_id,
@@ -42,54 +63,127 @@ class OutboxRepository(Repository):
             await tx.flush()
             return row.id
 
-    async def outbox_due(
-        self, now: datetime, limit: int, *, session: AsyncSession | None = None
-    ) -> list[OutboxItem]:
-        """Pending messages due at `now`, by id, at most one per conversation (its oldest).
+    async def _outbox_insert(self, tx: AsyncSession, sends: Sequence[Send]) -> None:
+        """Queue the messages a batch of handled events caused (one executemany)."""
+        if not sends:
+            return
+        now = utcnow()
+        rows = [
+            {
+                "page_id": send.page_id,
+                "psid": send.psid,
+                "payload": send.payload,
+                "messaging_type": send.messaging_type,
+                "tag": send.tag,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for send in sends
+        ]
+        await tx.execute(insert(OutboxMessage), rows)
 
-        Only the oldest pending message of a (page_id, psid) is ever offered, so a message
-        waiting for a retry holds back the ones queued after it.
+    async def outbox_claim(
+        self, now: datetime, limit: int, *, exclude: Collection[tuple[str, str]] = ()
+    ) -> list[OutboxItem]:
+        """Mark due messages "sending" and return them: the oldest pending message of each
+        conversation not in ``exclude`` (whose message is in flight), oldest first.
+
+        Only a conversation's oldest pending message is offered, so a message waiting for a
+        retry holds back the ones queued after it, and order within a conversation holds.
         """
+        if limit <= 0:
+            return []
         oldest = (
             select(func.min(OutboxMessage.id))
-            .where(OutboxMessage.status == "pending")
+            .where(OutboxMessage.status.in_(("pending", "sending")))
             .group_by(OutboxMessage.page_id, OutboxMessage.psid)
         )
-        async with self._tx(session) as tx:
-            rows = await tx.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.id.in_(oldest))
-                .where(OutboxMessage.next_attempt_at <= aware(now))
-                .order_by(OutboxMessage.id)
-                .limit(limit)
-                .execution_options(populate_existing=True)
+        query = (
+            select(OutboxMessage)
+            .where(OutboxMessage.id.in_(oldest))
+            .where(OutboxMessage.status == "pending")
+            .where(OutboxMessage.next_attempt_at <= aware(now))
+            .order_by(OutboxMessage.id)
+            .limit(limit + len(exclude))
+            .execution_options(populate_existing=True)
+        )
+        async with self._tx(None) as tx:
+            rows = [
+                row
+                for row in (await tx.scalars(query)).all()
+                if (row.page_id, row.psid) not in exclude
+            ][:limit]
+            if not rows:
+                return []
+            await tx.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([row.id for row in rows]))
+                .values(status="sending")
+                .execution_options(synchronize_session=False)
             )
-            return [self._outbox_item(row) for row in rows]
+            return [self._outbox_item(row, status="sending") for row in rows]
 
-    async def outbox_sent(
-        self, item_id: int, message_id: str | None, *, session: AsyncSession | None = None
-    ) -> None:
-        await self._finish_try(
-            item_id, session, status="sent", sent_at=utcnow(), message_id=message_id
-        )
+    async def outbox_finish(self, outcomes: Sequence[SendOutcome]) -> None:
+        """Record a batch of finished tries in one transaction (each is one attempt)."""
+        if not outcomes:
+            return
+        now = utcnow()
+        sent = [
+            {"b_id": o.item_id, "b_message_id": o.message_id, "b_sent_at": now}
+            for o in outcomes
+            if o.status == "sent"
+        ]
+        others = [
+            {
+                "b_id": o.item_id,
+                "b_status": o.status,
+                "b_error": clip(o.error or ""),
+                "b_next": aware(o.next_attempt_at or now),
+            }
+            for o in outcomes
+            if o.status != "sent"
+        ]
+        table = cast(Table, OutboxMessage.__table__)
+        async with self._tx(None) as tx:
+            if sent:
+                await tx.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("b_id"))
+                    .values(
+                        status="sent",
+                        message_id=bindparam("b_message_id"),
+                        sent_at=bindparam("b_sent_at"),
+                        attempts=table.c.attempts + 1,
+                    ),
+                    sent,
+                )
+            if others:
+                await tx.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("b_id"))
+                    .values(
+                        status=bindparam("b_status"),
+                        last_error=bindparam("b_error"),
+                        next_attempt_at=bindparam("b_next"),
+                        attempts=table.c.attempts + 1,
+                    ),
+                    others,
+                )
 
-    async def outbox_retry(
-        self,
-        item_id: int,
-        error: str,
-        next_attempt_at: datetime,
-        *,
-        session: AsyncSession | None = None,
-    ) -> None:
-        await self._finish_try(
-            item_id, session, last_error=clip(error), next_attempt_at=aware(next_attempt_at)
-        )
-
-    async def outbox_dead(
-        self, item_id: int, error: str, *, session: AsyncSession | None = None
-    ) -> None:
-        """Give up on the message for good (the dead letter keeps the reason)."""
-        await self._finish_try(item_id, session, status="dead", last_error=clip(error))
+    async def outbox_recover(self) -> int:
+        """At start-up: messages a crash left "sending" go back to "pending" and are sent
+        again. Their first try may have reached the chat (the ambiguous window); returns how
+        many there were, for the log and the metric."""
+        async with self._tx(None) as tx:
+            result = await tx.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "sending")
+                .values(status="pending", last_error="resent after a restart: may be a duplicate")
+                .execution_options(synchronize_session=False)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def outbox_list(
         self, *, status: str | None = None, session: AsyncSession | None = None
@@ -101,18 +195,15 @@ class OutboxRepository(Repository):
             rows = await tx.scalars(query.execution_options(populate_existing=True))
             return [self._outbox_item(row) for row in rows]
 
-    async def _finish_try(self, item_id: int, session: AsyncSession | None, **values: Any) -> None:
-        # Every outcome of a send (sent, retry later, dead) is one attempt made.
-        async with self._tx(session) as tx:
-            await tx.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == item_id)
-                .values(attempts=OutboxMessage.attempts + 1, **values)
-                .execution_options(synchronize_session=False)
+    async def outbox_counts(self) -> dict[str, int]:
+        async with self._db.read() as tx:
+            rows = await tx.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
             )
+            return {status: int(count) for status, count in rows.all()}
 
     @staticmethod
-    def _outbox_item(row: OutboxMessage) -> OutboxItem:
+    def _outbox_item(row: OutboxMessage, *, status: str | None = None) -> OutboxItem:
         return OutboxItem(
             id=row.id,
             page_id=row.page_id,
@@ -121,7 +212,7 @@ class OutboxRepository(Repository):
             messaging_type=row.messaging_type,
             tag=row.tag,
             attempts=row.attempts,
-            status=row.status,
+            status=status or row.status,
             next_attempt_at=row.next_attempt_at,
             last_error=row.last_error,
             message_id=row.message_id,

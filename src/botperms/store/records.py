@@ -7,8 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 GRANT_STATUSES = ("active", "pending", "revoked", "expired", "replaced")
+# Embedded mode never writes "processing": what is being handled is known in memory, and an
+# event whose effects were not committed is simply still "pending" after a crash.
 INBOX_STATUSES = ("pending", "processing", "done", "failed")
-OUTBOX_STATUSES = ("pending", "sent", "dead")
+# "sending": claimed for a Send API call whose answer is not recorded yet. After a crash these
+# are the ambiguous ones (the message may or may not be in the chat).
+OUTBOX_STATUSES = ("pending", "sending", "sent", "dead")
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,10 @@ class LoginAttemptRecord:
     outcome: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewInboxItem:
-    """A webhook event to store; `event_key` is `MessagingEvent.key()`."""
+    """An event to store: from a webhook delivery, or internal (login outcomes, replays).
+    ``event_key`` deduplicates within the page; ``standby``: it came in ``standby[]``."""
 
     event_key: str
     page_id: str
@@ -77,11 +82,12 @@ class NewInboxItem:
     kind: str
     payload: dict[str, Any]
     event_time: int
+    standby: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InboxItem:
-    """A claimed webhook event. `attempts` counts claims, this one included."""
+    """An event taken for handling. ``attempts`` counts the failed tries before this one."""
 
     id: int
     event_key: str
@@ -91,9 +97,21 @@ class InboxItem:
     payload: dict[str, Any]
     event_time: int
     attempts: int
+    standby: bool = False
+    status: str = "pending"
+    last_error: str | None = None
+
+    @property
+    def conversation(self) -> tuple[str, str]:
+        return conversation_of(self.page_id, self.psid)
 
 
-@dataclass(frozen=True)
+def conversation_of(page_id: str, psid: str | None) -> tuple[str, str]:
+    """Events without a person form one conversation per page."""
+    return (page_id, psid or "")
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxItem:
     """A message (or sender action) waiting to go out. `attempts` counts finished tries."""
 

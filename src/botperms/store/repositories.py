@@ -9,13 +9,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from botperms.store.attempts import AttemptRepository
-from botperms.store.deletion import DeletionRepository
-from botperms.store.inbox import InboxRepository
-from botperms.store.intents import IntentRepository
-from botperms.store.linking import LinkCodeRepository
 from botperms.store.models import Grant, LoginAttempt
-from botperms.store.outbox import OutboxRepository
+from botperms.store.operations import OperationsRepository
+from botperms.store.profiles import ProfileRepository
 from botperms.store.records import (
     DeletionRequestRecord,
     GrantRecord,
@@ -38,19 +34,13 @@ __all__ = [
 ]
 
 
-class Store(
-    LinkCodeRepository,  # a GrantRepository too: confirming a link changes grants
-    AttemptRepository,
-    IntentRepository,
-    DeletionRepository,
-    InboxRepository,
-    OutboxRepository,
-):
-    """Users, grants, link codes, login attempts, pending intents, deletion requests, inbox and
-    outbox over one `Database`.
+class Store(OperationsRepository, ProfileRepository):
+    """Users, grants, link codes, login attempts, pending intents, deletion requests, inbox,
+    outbox and the profile cache over one `Database`.
 
-    Every method runs in a transaction of its own, or in the caller's when given `session=`
-    (from `Database.session()`), so several calls can commit or fail together. Tokens and PKCE
+    Every method runs in a transaction of its own. Writes that must commit together are store
+    operations of their own (`record_login`, `inbox_complete`, …); the `session=` parameter
+    of the smaller methods is for those operations, inside `store/`. Tokens and PKCE
     verifiers are encrypted with the `TokenCipher` before they reach the database.
     """
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -13,8 +12,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from botperms.bot import Bot
-from botperms.config import Settings
 from botperms.flows import (
     CALLBACK_PATH,
     DATA_DELETION_PATH,
@@ -40,22 +37,21 @@ async def metrics(request: Request) -> Response:
 
 
 def create_app(
-    settings: Settings,
-    bot: Bot,
+    services: Services,
     *,
-    http: httpx.AsyncClient | None = None,
-    run_workers: bool = True,
+    on_start: Callable[[], Awaitable[None]],
+    on_stop: Callable[[], Awaitable[None]],
 ) -> Starlette:
-    """Builds the web app that runs ``bot``."""
-    services = Services.build(settings, bot, http=http, run_workers=run_workers)
+    """The Starlette app over ``services``; its lifespan runs ``on_start``/``on_stop`` (the
+    composition root's, which start and stop the store and the workers)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await services.start()
+        await on_start()
         try:
             yield
         finally:
-            await services.stop()
+            await on_stop()
 
     routes = [
         Route("/webhook", webhook.verify, methods=["GET"]),
@@ -74,7 +70,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(AccessLog), Middleware(SecurityHeaders, settings=settings)],
+        middleware=[Middleware(AccessLog), Middleware(SecurityHeaders, settings=services.settings)],
     )
     app.state.services = services
     return app

@@ -6,15 +6,15 @@ after the acknowledgement (the inbox worker is woken, not awaited).
 
 from __future__ import annotations
 
-import json
 import secrets
+from typing import Any
 
 import structlog
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
-from botperms.bot.app import INTERNAL_FIELD
-from botperms.messenger import InvalidPayload, parse_payload, verify_signature
+from botperms.messenger import InvalidPayload, verify_signature
+from botperms.messenger.intake import read_delivery
 from botperms.metrics import WEBHOOK_EVENTS, WEBHOOK_REQUESTS
 from botperms.store import NewInboxItem, StoreError
 from botperms.web.services import Services
@@ -73,39 +73,32 @@ async def receive(request: Request) -> Response:
         WEBHOOK_REQUESTS.labels("bad_signature").inc()
         return PlainTextResponse("invalid signature", status_code=403)
     try:
-        payload = parse_payload(json.loads(body))
-    except (ValueError, UnicodeDecodeError) as exc:
-        # json.JSONDecodeError and InvalidPayload are both ValueErrors.
-        message = str(exc) if isinstance(exc, InvalidPayload) else "body is not valid JSON"
-        log.warning("webhook.bad_payload", error=message)
+        events = read_delivery(body)
+    except InvalidPayload as exc:
+        log.warning("webhook.bad_payload", error=str(exc))
         WEBHOOK_REQUESTS.labels("bad_payload").inc()
-        return PlainTextResponse(f"bad payload: {message}", status_code=400)
+        return PlainTextResponse(f"bad payload: {exc}", status_code=400)
     items = []
-    for entry in payload.entry:
-        if entry.id != settings.page_id:
-            # A page this deployment has no token for: nothing we could answer with.
-            log.warning("webhook.foreign_page", page_id=entry.id, events=len(entry.messaging))
-            continue
-        for event in entry.messaging:
-            WEBHOOK_EVENTS.labels(event.kind).inc()
-            if event.kind == "unknown":
-                log.info(
-                    "webhook.unknown_event", page_id=entry.id, keys=sorted(event.model_extra or {})
-                )
-            items.append(
-                NewInboxItem(
-                    event_key=event.key(),
-                    page_id=event.page_id or entry.id,
-                    psid=event.psid,
-                    kind=event.kind,
-                    payload=event.model_dump(
-                        mode="json", exclude_none=True, by_alias=True, exclude={INTERNAL_FIELD}
-                    ),
-                    event_time=event.timestamp,
-                )
+    for event in events:
+        WEBHOOK_EVENTS.labels(event.kind).inc()
+        if event.kind == "unknown":
+            # Kept and acknowledged like any event: Facebook adds kinds without notice.
+            log.info("webhook.unknown_event", page_id=event.page_id, keys=_keys(event.payload))
+        elif event.page_id != settings.page_id:
+            log.warning("webhook.foreign_page", page_id=event.page_id, kind=event.kind)
+        items.append(
+            NewInboxItem(
+                event_key=event.key,
+                page_id=event.page_id,
+                psid=event.psid,
+                kind=event.kind,
+                payload=event.payload,
+                event_time=event.event_time,
+                standby=event.standby,
             )
+        )
     try:
-        stored = await services.store.inbox_add(items)
+        await services.intake(items)
     except StoreError as exc:
         # Not acknowledged: Facebook will redeliver, and nothing was half-stored.
         log.error("webhook.store_failed", error=str(exc))
@@ -113,5 +106,9 @@ async def receive(request: Request) -> Response:
         return PlainTextResponse("temporarily unavailable", status_code=503)
     services.wake_inbox()
     WEBHOOK_REQUESTS.labels("accepted").inc()
-    log.info("webhook.accepted", events=len(items), new=stored)
+    log.debug("webhook.accepted", events=len(items))
     return PlainTextResponse("EVENT_RECEIVED")
+
+
+def _keys(payload: dict[str, Any]) -> list[str]:
+    return sorted(str(key) for key in payload)[:20]

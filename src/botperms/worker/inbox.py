@@ -1,73 +1,173 @@
-"""Processes accepted webhook events after the webhook has been acknowledged.
+"""Handles stored events after the webhook has been acknowledged.
 
-Events of one conversation run in order (the store hands out a conversation's items in order and
-never while one of them is being processed); conversations run in parallel.
+Up to ``max_in_flight`` conversations are handled at once, one event each: a conversation's
+next event is taken only after the previous one's outcome has committed, so events of one
+conversation run in order and each sees what the one before it did. An event's effects
+(replies, intents, internal events) commit in the same transaction that marks it done, batched
+with other events' outcomes (group commit). Nothing is written when an event is taken, so after
+a crash every event whose outcome did not commit is simply still pending.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from botperms.messenger import MessagingEvent
+from botperms.bot import Dispatcher, NotGranted, handler_name
 from botperms.metrics import INBOX
-from botperms.store import InboxItem, Store
+from botperms.store import (
+    Batcher,
+    EventOutcome,
+    Failed,
+    GrantRecord,
+    Handled,
+    InboxItem,
+    Send,
+    Store,
+    StoreError,
+)
 from botperms.worker.backoff import delay
 from botperms.worker.loop import WakeableLoop
 
 log = structlog.get_logger(__name__)
 
-EventHandler = Callable[[MessagingEvent], Awaitable[None]]
-MAX_ATTEMPTS = 5
+# Mistakes in the handler's code: the same event fails the same way every time, so it is
+# dead-lettered at once instead of retried as if the failure were passing.
+PROGRAMMING_ERRORS: tuple[type[BaseException], ...] = (
+    TypeError,
+    AttributeError,
+    NameError,
+    LookupError,
+    AssertionError,
+    ValueError,
+    NotImplementedError,
+    NotGranted,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """``max_attempts`` tries for a passing failure (Graph, network, storage), with backoff
+    from ``base_delay`` seconds; one for a programming error. ``strict_order``: a conversation
+    waits while its failed event waits for a retry; otherwise its later events go ahead."""
+
+    max_attempts: int = 5
+    base_delay: float = 1.0
+    strict_order: bool = True
+
+    def retry_at(self, item: InboxItem, exc: BaseException, now: datetime) -> datetime | None:
+        attempts = item.attempts + 1
+        if isinstance(exc, PROGRAMMING_ERRORS) or attempts >= self.max_attempts:
+            return None
+        return now + timedelta(seconds=delay(attempts, base=self.base_delay))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class InboxWorker:
     def __init__(
-        self, store: Store, handler: EventHandler, *, batch: int = 50, idle: float = 1.0
+        self,
+        store: Store,
+        dispatcher: Dispatcher,
+        *,
+        policy: RetryPolicy | None = None,
+        max_in_flight: int = 256,
+        idle: float = 1.0,
+        on_sends: Callable[[], None] = lambda: None,
+        signal: asyncio.Event | None = None,
+        clock: Callable[[], datetime] = _now,
     ) -> None:
         self.store = store
-        self.handler = handler
-        self.batch = batch
-        self.loop = WakeableLoop("inbox", self.run_once, idle)
+        self.dispatcher = dispatcher
+        self.policy = policy or RetryPolicy()
+        self.max_in_flight = max_in_flight
+        self._on_sends = on_sends
+        self._clock = clock
+        self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self.completions: Batcher[EventOutcome, None] = Batcher(
+            "inbox_complete", self._commit, max_batch=500
+        )
+        self.loop = WakeableLoop("inbox", self.run_once, idle, signal)
+
+    async def _commit(self, outcomes: object) -> list[None]:
+        assert isinstance(outcomes, list)
+        await self.store.inbox_complete(outcomes)
+        return [None] * len(outcomes)
 
     async def run_once(self) -> bool:
-        items = await self.store.inbox_claim(datetime.now(UTC), self.batch)
+        """Start handling what is due; True when it started something."""
+        free = self.max_in_flight - len(self._in_flight)
+        if free <= 0:
+            return False  # woken again when a conversation finishes
+        items = await self.store.inbox_pending(
+            self._clock(),
+            free,
+            exclude=self._in_flight.keys(),
+            strict_order=self.policy.strict_order,
+        )
         if not items:
             return False
-        conversations: dict[tuple[str, str | None], list[InboxItem]] = defaultdict(list)
+        people = [(item.page_id, item.psid) for item in items if item.psid is not None]
+        grants = await self.store.active_grants(people)
         for item in items:
-            conversations[(item.page_id, item.psid)].append(item)
-        await asyncio.gather(*(self._conversation(group) for group in conversations.values()))
+            grant = grants.get((item.page_id, item.psid or ""))
+            task = asyncio.create_task(self._process(item, grant), name=f"inbox:{item.id}")
+            self._in_flight[item.conversation] = task
         return True
 
-    async def _conversation(self, items: list[InboxItem]) -> None:
-        for index, item in enumerate(items):
-            if not await self._one(item):
-                # Keep order: later events of this conversation wait for the failed one's retry.
-                await self.store.inbox_release([later.id for later in items[index + 1 :]])
-                return
-
-    async def _one(self, item: InboxItem) -> bool:
+    async def _process(self, item: InboxItem, grant: GrantRecord | None) -> None:
         try:
-            event = MessagingEvent.model_validate(item.payload)
-            await self.handler(event)
+            outcome = await self._handle(item, grant)
+            try:
+                await self.completions.submit(outcome)
+            except StoreError as exc:
+                # Nothing committed: the event is still pending with no effects. Give the
+                # database a moment before this conversation is taken again.
+                log.error("inbox.commit_failed", item_id=item.id, error=str(exc))
+                await asyncio.sleep(1.0)
+                return
+            if isinstance(outcome, Handled):
+                INBOX.labels("done").inc()
+                if any(isinstance(effect, Send) for effect in outcome.effects):
+                    self._on_sends()
+            else:
+                INBOX.labels("retry" if outcome.retry_at is not None else "dead").inc()
+        finally:
+            self._in_flight.pop(item.conversation, None)
+            self.loop.wake()
+
+    async def _handle(self, item: InboxItem, grant: GrantRecord | None) -> EventOutcome:
+        try:
+            effects = await self.dispatcher.handle(item, grant=grant)
         except Exception as exc:
-            attempts = item.attempts  # the claim already counted this attempt
-            error = f"{type(exc).__name__}: {exc}"[:500]
-            if attempts >= MAX_ATTEMPTS:
-                log.exception("inbox.dead", item_id=item.id, kind=item.kind, attempts=attempts)
-                await self.store.inbox_failed(item.id, error, retry_at=None)
-                INBOX.labels("dead").inc()
-                return True  # dead-lettered: later events may go on
-            retry_at = datetime.now(UTC) + timedelta(seconds=delay(attempts))
-            log.warning("inbox.retry", item_id=item.id, kind=item.kind, attempts=attempts)
-            await self.store.inbox_failed(item.id, error, retry_at=retry_at)
-            INBOX.labels("retry").inc()
-            return False
-        await self.store.inbox_done(item.id)
-        INBOX.labels("done").inc()
-        return True
+            retry_at = self.policy.retry_at(item, exc, self._clock())
+            attempts = item.attempts + 1
+            fields = {
+                "item_id": item.id,
+                "kind": item.kind,
+                "psid": item.psid,
+                "handler": handler_name(exc),
+                "attempts": attempts,
+            }
+            if retry_at is None:
+                log.error("inbox.dead", **fields, exc_info=exc)
+            elif attempts == 1:
+                # The first failure shows its traceback: that is when the author is watching.
+                log.error("inbox.failed", **fields, retry_at=retry_at.isoformat(), exc_info=exc)
+            else:
+                log.warning("inbox.retry", **fields, error=f"{type(exc).__name__}: {exc}")
+            return Failed(item.id, f"{type(exc).__name__}: {exc}", retry_at)
+        return Handled(item.id, effects)
+
+    async def drain(self) -> None:
+        """Wait for the events in hand (at shutdown)."""
+        tasks = list(self._in_flight.values())
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self.completions.close()

@@ -12,12 +12,20 @@ log = structlog.get_logger(__name__)
 
 
 class WakeableLoop:
-    def __init__(self, name: str, run_once: Callable[[], Awaitable[bool]], idle: float) -> None:
-        """``run_once`` returns True when it did work (so the loop goes again at once)."""
+    def __init__(
+        self,
+        name: str,
+        run_once: Callable[[], Awaitable[bool]],
+        idle: float,
+        signal: asyncio.Event | None = None,
+    ) -> None:
+        """``run_once`` returns True when it did work (so the loop goes again at once).
+        ``signal``: the event that wakes it, when others must be able to set it before the
+        loop exists (otherwise the loop makes its own)."""
         self.name = name
         self._run_once = run_once
         self._idle = idle
-        self._wake = asyncio.Event()
+        self._wake = signal if signal is not None else asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 

@@ -1,0 +1,185 @@
+"""The composition root: the whole object graph, built from ``Settings`` through constructors.
+
+``serve``, the demo, the benchmark and the tests all build botperms here; nothing is wired by
+setting attributes afterwards. ``App.start``/``App.stop`` run in the web app's lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+import structlog
+from starlette.applications import Starlette
+
+from botperms.bot import Bot, Dispatcher, Runtime
+from botperms.config import Settings
+from botperms.flows import (
+    LINK_START_PATH,
+    LeavingService,
+    LinkingService,
+    LoginService,
+    TicketSigner,
+)
+from botperms.graph import GraphClient
+from botperms.store import Batcher, Database, NewInboxItem, Store, TokenCipher
+from botperms.web import create_app as create_web_app
+from botperms.web.services import Services
+from botperms.worker import InboxWorker, OutboxWorker, RetryPolicy
+from botperms.worker.process_lock import ProcessLock
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class App:
+    """Every collaborator of one botperms process. Build it with :meth:`build`."""
+
+    settings: Settings
+    database: Database
+    store: Store
+    graph: GraphClient
+    login: LoginService
+    linking: LinkingService
+    leaving: LeavingService
+    dispatcher: Dispatcher
+    inbox: InboxWorker
+    outbox: OutboxWorker
+    intake: Batcher[Sequence[NewInboxItem], None]
+    services: Services
+    run_workers: bool = True
+    _lock: ProcessLock | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        bot: Bot,
+        *,
+        http: httpx.AsyncClient | None = None,
+        run_workers: bool = True,
+    ) -> App:
+        """``http``: an httpx client for every Graph call (tests pass one with a mock or a
+        loopback transport); without it the Graph client uses aiohttp."""
+        database = Database(settings.database_url)
+        cipher = TokenCipher([key.get_secret_value() for key in settings.token_keys])
+        store = Store(database, cipher)
+        graph = GraphClient.from_settings(settings, http=http)
+        page_token = settings.page_token.get_secret_value()
+        outbox = OutboxWorker(store, graph, page_token, max_in_flight=settings.send_concurrency)
+        tickets = TicketSigner(settings.app_secret.get_secret_value(), settings.ticket_ttl_seconds)
+        # The inbox worker's wake-up signal exists first: the login service (which the
+        # dispatcher needs for its URLs) sets it when it queues a login outcome.
+        inbox_signal = asyncio.Event()
+        login = LoginService(settings, graph, store, tickets, on_event_queued=inbox_signal.set)
+        runtime = Runtime(
+            graph=graph,
+            store=store,
+            page_token=page_token,
+            default_scopes=tuple(settings.scopes),
+            login_links=login.login_url,
+            login_flow=settings.login_flow.value,
+            link_url=settings.url(LINK_START_PATH),
+            profile_ttl=timedelta(seconds=settings.profile_ttl_seconds),
+        )
+        dispatcher = Dispatcher(bot, runtime)
+        inbox = InboxWorker(
+            store,
+            dispatcher,
+            policy=RetryPolicy(
+                max_attempts=settings.handler_max_attempts, strict_order=bot.strict_order
+            ),
+            max_in_flight=settings.handler_concurrency,
+            on_sends=outbox.loop.wake,
+            signal=inbox_signal,
+        )
+        intake: Batcher[Sequence[NewInboxItem], None] = Batcher(
+            "webhook_intake", _intake_flush(store), max_batch=200
+        )
+        linking = LinkingService(settings, graph, store, login)
+        leaving = LeavingService(settings, store)
+        services = Services(
+            settings=settings,
+            login=login,
+            linking=linking,
+            leaving=leaving,
+            intake=intake.submit,
+            wake_inbox=inbox_signal.set,
+        )
+        return cls(
+            settings=settings,
+            database=database,
+            store=store,
+            graph=graph,
+            login=login,
+            linking=linking,
+            leaving=leaving,
+            dispatcher=dispatcher,
+            inbox=inbox,
+            outbox=outbox,
+            intake=intake,
+            services=services,
+            run_workers=run_workers,
+        )
+
+    async def start(self) -> None:
+        await self.database.migrate()
+        if not self.run_workers:
+            return
+        if self.database.is_sqlite:
+            # Two embedded processes on one SQLite file would both send every reply.
+            self._lock = ProcessLock.for_database(self.settings.database_url)
+            self._lock.acquire()
+        recovered = await self.store.inbox_recover()
+        if recovered:
+            log.info("inbox.recovered", items=recovered)
+        ambiguous = await self.store.outbox_recover()
+        if ambiguous:
+            # These were in flight when the last process stopped: the Send API may or may not
+            # have delivered them, and there is no idempotency key to ask. They go again.
+            log.warning("outbox.resending_ambiguous", items=ambiguous)
+        self.inbox.loop.start()
+        self.outbox.loop.start()
+
+    async def stop(self) -> None:
+        await self.inbox.loop.stop()
+        await self.inbox.drain()
+        await self.outbox.loop.stop()
+        await self.outbox.drain()
+        await self.intake.close()
+        await self.graph.aclose()
+        await self.database.dispose()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def asgi(self) -> Starlette:
+        """The web app over this graph; its lifespan starts and stops it."""
+        app = create_web_app(self.services, on_start=self.start, on_stop=self.stop)
+        app.state.app = self
+        return app
+
+
+def _intake_flush(
+    store: Store,
+) -> Callable[[Sequence[Sequence[NewInboxItem]]], Awaitable[list[None]]]:
+    async def flush(deliveries: Sequence[Sequence[NewInboxItem]]) -> list[None]:
+        # Concurrent deliveries share one INSERT and one commit (group commit).
+        await store.inbox_add([item for delivery in deliveries for item in delivery])
+        return [None] * len(deliveries)
+
+    return flush
+
+
+def create_app(
+    settings: Settings,
+    bot: Bot,
+    *,
+    http: httpx.AsyncClient | None = None,
+    run_workers: bool = True,
+) -> Starlette:
+    """Build botperms for ``bot`` and return its web app (what ``botperms serve`` runs)."""
+    return App.build(settings, bot, http=http, run_workers=run_workers).asgi()
