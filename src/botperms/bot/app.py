@@ -40,13 +40,17 @@ class Bot:
     ``max_reasks``: how many times a declined permission is asked for again (with
     ``auth_type=rerequest``) before the framework gives up on the waiting request.
     ``intent_ttl``: how long a request that needed a login waits for it. ``prompts``: the
-    framework's own messages (see :class:`Prompts`).
+    framework's own messages (see :class:`Prompts`). ``strict_order``: while a person's
+    event waits for a retry after its handler failed, their later events wait too (True,
+    the default: the bot never answers out of order), or go ahead of it (False: the person
+    is not kept waiting, but a retried event may be answered after later ones).
     """
 
     name: str = "bot"
     max_reasks: int = 2
     intent_ttl: timedelta = timedelta(hours=1)
     prompts: Prompts = field(default_factory=Prompts)
+    strict_order: bool = True
     _quick_replies: dict[str, Handler] = field(default_factory=dict, repr=False)
     _texts: dict[str, Handler] = field(default_factory=dict, repr=False)
     _patterns: list[tuple[re.Pattern[str], Handler]] = field(default_factory=list, repr=False)
