@@ -4,13 +4,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# messaging-api-messenger for tests/conformance, from its lock file (npm ci writes this file).
+NODE_DEPS := tests/conformance/node_modules/.package-lock.json
 
-.PHONY: setup demo test lint typecheck docs unit browser-deps bench clean
+.PHONY: setup demo test lint typecheck docs unit browser-deps node-deps bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml src/fakebook/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ./src/fakebook -e ".[dev]"
+	@# A venv made while botperms still shipped the fakebook script loses it in this upgrade.
+	test -x $(BIN)/fakebook || $(BIN)/python -m pip install --quiet --no-deps --force-reinstall -e ./src/fakebook
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -21,7 +25,7 @@ demo: setup
 
 ## test: set up (including Debian's chromium for the browser tests), lint, type-check, build the
 ## docs, run every test
-test: setup browser-deps lint typecheck docs
+test: setup browser-deps node-deps lint typecheck docs
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup
@@ -36,6 +40,11 @@ typecheck: setup
 docs: setup
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --clean
 
+$(NODE_DEPS): tests/conformance/package-lock.json
+	npm ci --prefix tests/conformance --no-audit --no-fund --silent
+
+node-deps: $(NODE_DEPS)
+
 browser-deps:
 	@sh scripts/ensure-chromium.sh
 
@@ -43,4 +52,4 @@ bench: setup
 	$(BIN)/python bench/webhook_ingest.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/conformance/node_modules
