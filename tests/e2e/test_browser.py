@@ -11,16 +11,14 @@ our callback; each test checks how the browser gets back to the conversation:
 - Messenger's iOS in-app browser, top level, falls back to ``m.me`` when the SDK refuses;
 - a phone browser is sent straight to ``m.me`` by the callback.
 
-Screenshots of our pages and the simulator go to ``$BOTPERMS_SHOTS_DIR`` (default: the test's
-temporary directory), at a phone (390x844) and a desktop (1280x800) size.
+On the way the tests save the README's screenshots (``tests/e2e/shots.py``): our pages and the
+simulator at a phone (390x844) and a desktop (1280x800) size, in ``docs/screenshots/``.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,6 +36,7 @@ from playwright.async_api import (
 
 from tests.e2e.conftest import PAGE_ID, Stack
 from tests.e2e.person import ANDROID_CHROME, IPHONE_MESSENGER, Person, button_urls
+from tests.e2e.shots import DESKTOP, PHONE, capture
 
 pytestmark = pytest.mark.browser
 
@@ -51,8 +50,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}}
-DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}}
 BUTTON = ".tmpl-button:has-text('Log in with Facebook')"
 THANKS = "Thanks, you're logged in! Pages you like:"
 SDK = "/sdk/messenger.Extensions.js"
@@ -68,13 +65,6 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield chromium
         await chromium.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    directory = Path(os.environ.get("BOTPERMS_SHOTS_DIR") or tmp_path / "shots")
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
 
 
 @pytest.fixture
@@ -156,7 +146,7 @@ async def fits_width(page: Page) -> bool:
 
 
 async def test_desktop_tab_opened_by_the_simulator_closes_itself(
-    browser: Browser, stack: Stack, person: Person, shots: Path
+    browser: Browser, stack: Stack, person: Person
 ) -> None:
     page = await open_simulator(browser, stack, person, "desktop", **DESKTOP)
     button = await say_hi(page)
@@ -182,7 +172,7 @@ async def test_desktop_tab_opened_by_the_simulator_closes_itself(
 
     await page.bring_to_front()
     await expect_likes(page)
-    await page.screenshot(path=shots / "desktop-simulator-likes.png")
+    await capture(page, "login-chat")
     await page.context.close()
 
 
@@ -224,7 +214,7 @@ async def test_desktop_tab_not_opened_by_script_shows_the_way_back(
 
 
 async def test_phone_view_webview_is_closed_through_messenger_extensions(
-    browser: Browser, stack: Stack, person: Person, shots: Path
+    browser: Browser, stack: Stack, person: Person
 ) -> None:
     page = await open_simulator(browser, stack, person, "phone", **PHONE)
     button = await say_hi(page)
@@ -232,6 +222,8 @@ async def test_phone_view_webview_is_closed_through_messenger_extensions(
     overlay = page.locator("#webview")
     await expect(overlay).to_be_visible()
     frame = page.frame_locator("#webview-frame")
+    await expect(frame.locator("#continue")).to_be_visible()
+    await capture(page, "login-webview")
     await confirm(frame, person)
 
     def from_webview(request: Request) -> bool:
@@ -254,7 +246,7 @@ async def test_phone_view_webview_is_closed_through_messenger_extensions(
     await expect(page.locator("#webview-frame")).to_have_attribute("src", "about:blank")
     assert page.url.startswith(f"{stack.fb}/chat")  # the simulator itself never navigated
     await expect_likes(page)
-    await page.screenshot(path=shots / "phone-simulator-likes.png")
+    await capture(page, "login-chat")
     await page.context.close()
 
 
@@ -359,7 +351,7 @@ async def test_cancel_shows_you_didnt_log_in_and_the_bot_says_no_problem(
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
 async def test_our_pages_fit_and_are_captured(
-    browser: Browser, stack: Stack, person: Person, shots: Path, size: str
+    browser: Browser, stack: Stack, person: Person, size: str
 ) -> None:
     context: BrowserContext = await browser.new_context(**(PHONE if size == "phone" else DESKTOP))
     page = await context.new_page()
@@ -369,7 +361,7 @@ async def test_our_pages_fit_and_are_captured(
     await expect(page.locator("#continue")).to_be_visible()
     await expect(page.locator("#continue")).to_be_in_viewport()
     assert await fits_width(page)
-    await page.screenshot(path=shots / f"{size}-confirm.png", full_page=True)
+    await capture(page, "login-confirm", full_page=True)
 
     # The done page (this tab was not opened by script: it shows the way back).
     await confirm(page, person)
@@ -378,7 +370,7 @@ async def test_our_pages_fit_and_are_captured(
     await expect(page.locator("#back")).to_be_visible()
     await expect(page.locator("#back")).to_be_in_viewport()
     assert await fits_width(page)
-    await page.screenshot(path=shots / f"{size}-done.png", full_page=True)
+    await capture(page, "login-done", full_page=True)
 
     # An error page.
     answer = await page.goto(f"{stack.bot.url}/auth/start?ticket=garbage")
@@ -388,6 +380,6 @@ async def test_our_pages_fit_and_are_captured(
     await expect(page.locator(".reason code")).to_have_text("ticket_invalid")
     await expect(page.get_by_role("link", name="Back to Messenger")).to_be_in_viewport()
     assert await fits_width(page)
-    await page.screenshot(path=shots / f"{size}-error.png", full_page=True)
+    await capture(page, "login-error", full_page=True)
     assert re.search(r"/auth/start\?ticket=garbage$", page.url)
     await context.close()

@@ -1,7 +1,8 @@
 """Account linking in a real Chromium, as a newcomer does it in ``botperms demo --flow
 account_link``: link in the simulator's phone view, see the likes, log out from the persistent
 menu, remove the app and delete the data on fakebook's settings page. Afterwards the bot's
-database holds nothing of the person."""
+database holds nothing of the person. On the way it saves the README's account-linking
+screenshots at a phone and a desktop size (the simulator's phone view at both)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from botperms.graph import GraphClient
 from botperms.profile_cmd import profile_for, sync_profile
 from tests.e2e.conftest import Stack
 from tests.e2e.person import Person
+from tests.e2e.shots import capture
 from tests.e2e.test_browser import PHONE, SLOW, browser  # noqa: F401 (fixture)
 from tests.e2e.test_linking import PERSON_TABLES, rows_about
 
@@ -44,14 +46,17 @@ async def test_link_likes_log_out_remove_and_delete_in_the_simulator(
     link_button = page.get_by_role("button", name="Log in", exact=True)
     await expect(link_button).to_be_visible(timeout=SLOW)
     await expect(page.get_by_role("button", name="Log in on a computer")).to_be_visible()
+    await capture(page, "link-prompt", "phone", "desktop")
     await link_button.click()
 
     dialog = page.frame_locator("iframe").last
     await dialog.get_by_label(f"{person.first_name}", exact=False).first.check()
+    await capture(page, "link-dialog", "phone", "desktop")
     await dialog.get_by_role("button", name="Continue").click()
     await expect(dialog.get_by_text("Your account is linked")).to_be_visible(timeout=SLOW)
     await expect(page.get_by_text("• ").first).to_be_visible(timeout=SLOW)
     await expect(page.get_by_text("Your Facebook account is now linked")).to_be_visible()
+    await capture(page, "link-linked", "phone", "desktop")
 
     # Log out from the persistent menu.
     await dialog.get_by_role("link", name="Return to the conversation").click()
