@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,92 @@ def test_tokens_rotate_moves_tokens_to_the_new_key(
     assert result.exit_code == 0, result.output
     assert "Re-encrypted 1" in result.output
     assert asyncio.run(read_with([new])) == "EAAsecret-token"  # the old key is no longer needed
+
+
+BOT_HEAD = "from botperms import Bot, Context, requires\n\nbot = Bot()\n\n\n"
+MISTAKES = {
+    "typo": (
+        '@bot.on_mesage(text="hi")\nasync def hi(ctx: Context) -> None:\n    pass\n',
+        "line 6: Bot has no decorator on_mesage (did you mean on_message?)",
+        '@bot.on_mesage(text="hi")',
+    ),
+    "scope": (
+        '@bot.on_message(text="mail")\n@requires("user_emial")\n'
+        "async def mail(ctx: Context) -> None:\n    pass\n",
+        "line 7: @requires: 'user_emial' is not a Facebook permission (did you mean 'email'?)",
+        '@requires("user_emial")',
+    ),
+    "plain": (
+        '@bot.on_message(text="hi")\ndef hi(ctx: Context) -> None:\n    pass\n',
+        "line 6: handler hi is a plain function; botperms awaits its handlers, so write "
+        "`async def hi(ctx)`",
+        '@bot.on_message(text="hi")',
+    ),
+    "login": (
+        "@bot.on_login\nasync def welcome(ctx: Context) -> None:\n    pass\n",
+        "line 6: @bot.on_login handler welcome takes (ctx), but botperms calls it with "
+        "(ctx, declined); write `async def welcome(ctx, declined)`",
+        "@bot.on_login",
+    ),
+    "bare": (
+        "@bot.on_postback\nasync def started(ctx: Context) -> None:\n    pass\n",
+        "line 6: @bot.on_postback needs the payload it answers, with parentheses: "
+        '@bot.on_postback("GET_STARTED")',
+        "@bot.on_postback",
+    ),
+    "name": (
+        "helper = undefined_thing\n",
+        "line 6: NameError: name 'undefined_thing' is not defined",
+        "helper = undefined_thing",
+    ),
+    "syntax": ("bot = Bot(\n", "line 6: SyntaxError: '(' was never closed", "bot = Bot("),
+}
+
+
+@pytest.mark.parametrize("kind", MISTAKES)
+def test_a_mistake_in_the_bot_is_told_at_its_file_and_line(tmp_path: Path, kind: str) -> None:
+    body, problem, source = MISTAKES[kind]
+    module = f"mistake_{kind}"
+    (tmp_path / f"{module}.py").write_text(BOT_HEAD + body)
+    result = runner.invoke(app, ["demo", f"{module}:bot"])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        f"Cannot load bot '{module}:bot':",
+        f"  {module}.py, {problem}",
+        f"      {source}",
+    ]
+
+
+def test_a_module_or_name_that_does_not_exist_says_which_part_is_wrong(tmp_path: Path) -> None:
+    (tmp_path / "present.py").write_text(BOT_HEAD)
+    missing = runner.invoke(app, ["demo", "absent:bot"])
+    assert missing.exit_code == 2
+    assert f"there is no module 'absent' in {tmp_path}" in missing.output
+    wrong = runner.invoke(app, ["demo", "present:robot"])
+    assert wrong.exit_code == 2
+    assert "present.py has no name 'robot'" in wrong.output
+    assert "bot = Bot() makes it present:bot" in wrong.output
+
+
+def test_serve_on_a_busy_port_names_the_process_holding_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import socket
+
+    set_env(monkeypatch)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(app, ["serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"port {port} is in use by process {os.getpid()} (" in result.output
+    assert "choose another port with --port" in result.output
+
+
+def test_help_explains_reload() -> None:
+    for command in ("serve", "demo"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0
+        assert "--reload" in result.output
+    shown = re.sub(r"[│╭╮╰╯─]", " ", runner.invoke(app, ["demo", "--help"]).output)
+    assert "fakebook keeps running, so the conversation stays on screen" in " ".join(shown.split())

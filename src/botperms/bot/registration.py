@@ -104,11 +104,10 @@ def check_handler(handler: object, kind: str) -> None:
 
 
 def _parameters(signature: inspect.Signature) -> str:
-    stars: dict[inspect._ParameterKind, str] = {
-        inspect.Parameter.VAR_POSITIONAL: "*",
-        inspect.Parameter.VAR_KEYWORD: "**",
-    }
-    return ", ".join(stars.get(p.kind, "") + p.name for p in signature.parameters.values())
+    """``ctx, *, extra=1``: the parameters as written, without annotations."""
+    empty = inspect.Parameter.empty
+    bare = [parameter.replace(annotation=empty) for parameter in signature.parameters.values()]
+    return str(signature.replace(parameters=bare, return_annotation=empty))[1:-1]
 
 
 def check_payload(payload: object) -> str:

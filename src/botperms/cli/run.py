@@ -49,7 +49,7 @@ def serve(
     try:
         check_free(port, "--port", host)
     except RuntimeError as exc:
-        console.print(f"[bold red]botperms cannot start:[/] {exc}")
+        console.print(f"[bold red]botperms cannot start:[/] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     if reload:
         command = [sys.executable, "-m", "botperms.cli", "serve", *([target] if target else [])]
@@ -129,7 +129,7 @@ def demo(
     except KeyboardInterrupt:
         code = 0  # Ctrl-C is how a demo ends; both servers are already down
     except RuntimeError as exc:  # a port in use, or fakebook did not come up
-        console.print(f"[bold red]The demo could not start:[/] {exc}")
+        console.print(f"[bold red]The demo could not start:[/] {exc}", soft_wrap=True)
         code = 1
     sys.exit(code)
 
