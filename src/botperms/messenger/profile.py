@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -171,13 +171,23 @@ def parse_profile(data: dict[str, Any]) -> ProfileFile:
 def load_profile(path: Path) -> ProfileFile:
     """Read and check a TOML profile file."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProfileError([ProfileProblem(str(path), "no such file")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError([ProfileProblem(str(path), f"cannot be read: {exc}")]) from None
+    return loads_profile(text, str(path))
+
+
+def loads_profile(text: str, name: str = "profile") -> ProfileFile:
+    """Check a profile file's TOML text; problems with the text as a whole name ``name``."""
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ProfileError([ProfileProblem(str(path), f"is not valid TOML: {exc}")]) from None
+        raise ProfileError([ProfileProblem(name, f"is not valid TOML: {exc}")]) from None
+    except RecursionError:
+        # tomllib recurses per nested array or inline table ("a = [[[[…").
+        raise ProfileError([ProfileProblem(name, "nests too deeply")]) from None
     return parse_profile(data)
 
 
@@ -244,20 +254,31 @@ class _Checker:
             self.fail(f"{path}.webview_share_button", 'can only be "hide"')
 
     def url(self, value: str | None, path: str, *, https_only: bool) -> None:
-        parts = urlsplit(value or "")
+        parts = _split(value or "")
         schemes = ("https",) if https_only else ("https", "http")
-        if parts.scheme not in schemes or not parts.hostname:
+        if parts is None or parts.scheme not in schemes or not parts.hostname:
             self.fail(path, f"{value!r} is not an {' or '.join(schemes)} URL")
 
     def domain(self, value: str, path: str) -> None:
-        parts = urlsplit(value)
-        host = parts.hostname or ""
-        if parts.scheme != "https" or not host:
+        parts = _split(value)
+        host = (parts.hostname or "") if parts is not None else ""
+        if parts is None or parts.scheme != "https" or not host:
             self.fail(path, f"{value!r} must be an https origin like https://example.com")
         elif parts.path not in ("", "/") or parts.query or parts.fragment:
             self.fail(path, f"{value!r} must be a domain without a path")
         elif _is_ip_or_local(host) or "." not in host:
             self.fail(path, f"{value!r} must be a fully qualified domain (no IP or localhost)")
+
+
+def _split(url: str) -> SplitResult | None:
+    """``urlsplit``, or None for what it refuses ("https://[oops": a bad IPv6 host), so a
+    broken URL is one more problem of the file, not a traceback."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (checked for "https://host:99999" and "https://host:x")
+    except ValueError:
+        return None
+    return parts
 
 
 def _is_ip_or_local(host: str) -> bool:

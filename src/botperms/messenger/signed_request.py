@@ -69,6 +69,10 @@ def parse_signed_request(app_secret: str, raw: str | None) -> SignedRequest:
         payload = json.loads(payload_bytes)
     except (UnicodeDecodeError, ValueError):
         raise InvalidSignedRequest("signed_request payload is not JSON") from None
+    except RecursionError:
+        # "[[[[…" within MAX_LENGTH nests past the decoder's limit; this runs before the
+        # signature check, so anyone could otherwise turn a callback into a 500.
+        raise InvalidSignedRequest("signed_request payload nests too deeply") from None
     if not isinstance(payload, dict):
         raise InvalidSignedRequest("signed_request payload is not a JSON object")
     algorithm = payload.get("algorithm")

@@ -11,6 +11,7 @@ from botperms.messenger.profile import (
     ProfileError,
     desired_profile,
     load_profile,
+    loads_profile,
     parse_profile,
 )
 
@@ -320,3 +321,33 @@ def test_limits_are_inclusive() -> None:
             "whitelisted_domains": [f"https://d{i}.example.com" for i in range(49)],
         }
     )
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # Found by tests/fuzz: urlsplit raises ValueError on these, which escaped as a traceback.
+        ({"whitelisted_domains": ["https://[oops"]}, "whitelisted_domains[0]: 'https://[oops'"),
+        ({"whitelisted_domains": ["https://cdn.example.com:99999"]}, "whitelisted_domains[0]"),
+        (
+            {
+                "get_started": GET_STARTED,
+                "persistent_menu": [
+                    menu({"type": "web_url", "title": "Site", "url": "https://[::1"})
+                ],
+            },
+            "persistent_menu[0].call_to_actions[0].url: 'https://[::1' is not",
+        ),
+    ],
+)
+def test_urls_python_cannot_split_are_problems_of_the_file(
+    data: dict[str, Any], expected: str
+) -> None:
+    (problem,) = problems(data)
+    assert problem.startswith(expected)
+
+
+def test_toml_nested_past_the_parser_is_a_problem_of_the_file() -> None:
+    # Found by tests/fuzz: tomllib recursed into RecursionError.
+    with pytest.raises(ProfileError, match="nests too deeply"):
+        loads_profile("a = " + "[" * 5000 + "]" * 5000, "deep.toml")

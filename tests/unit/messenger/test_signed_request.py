@@ -87,3 +87,11 @@ def test_a_payload_without_user_id_parses_with_none() -> None:
 def test_a_numeric_user_id_becomes_a_string() -> None:
     raw = sign_request(SECRET, {"algorithm": "HMAC-SHA256", "user_id": 218471})
     assert parse_signed_request(SECRET, raw).user_id == "218471"
+
+
+def test_a_deeply_nested_payload_is_refused_not_a_crash() -> None:
+    # Found by tests/fuzz: "[[[[…" fits in MAX_LENGTH and, decoded before the signature check,
+    # raised RecursionError (a 500 on the deauthorize and data-deletion callbacks).
+    body = _b64(b"[" * 5000)
+    with pytest.raises(InvalidSignedRequest, match="nests too deeply"):
+        parse_signed_request(SECRET, f"c2lnbmF0dXJl.{body}")
