@@ -1,6 +1,7 @@
 """fbmessenger 6.0.0 and pymessenger 0.0.7 against fakebook: text, a button template, quick
-replies, sender actions and the Messenger Profile, each checked on both sides (the client's
-answer and what fakebook recorded).
+replies, sender actions and the Messenger Profile (and fbmessenger's user data, page
+subscription and account linking), each checked on both sides: the client's answer and what
+fakebook recorded.
 
 Client bugs worked around here, none of them bent into fakebook:
 * both hard-code `https://graph.facebook.com`; the tests set their `graph_url` attribute to
@@ -10,6 +11,8 @@ Client bugs worked around here, none of them bent into fakebook:
   code); the test puts the alias back for the duration of the test;
 * fbmessenger's `subscribe_app_to_page` sends no `subscribed_fields`, which the Graph API
   requires since v3.2; the test shows the refusal, then subscribes through the client's session;
+* fbmessenger's `link_account` POSTs the PSID look-up that Facebook documents as a GET; the test
+  shows the refusal, then makes the GET through the client's session;
 * pymessenger's `send_text_message` and friends send no `messaging_type`, required since 2018:
   the test shows the refusal and sends through `send_raw` with it; pymessenger has no Messenger
   Profile call, so the test posts one with the client's own `auth_args`.
@@ -191,3 +194,16 @@ def test_pymessenger_messenger_profile(pym: Bot, fakebook: Live) -> None:
     assert fakebook.profile("greeting")["greeting"][0]["text"] == "Hello {{user_full_name}}"
     shown = fakebook.control.get(f"/_fakebook/chat/{ALICE_PSID}").json()["profile"]
     assert shown["greeting"] == "Hello Alice Example"
+
+
+def test_fbmessenger_account_linking(fbm: MessengerClient, fakebook: Live) -> None:
+    minted = fakebook.control.post(f"/_fakebook/linking/{ALICE_PSID}/token").json()
+    token = minted["account_linking_token"]
+    # Its link_account POSTs to /me, where Facebook documents a GET: refused as an
+    # unsupported POST; the same call as a GET through the client's session answers the PSID.
+    refused = fbm.link_account(token)
+    assert refused["error"]["error_subcode"] == 33
+    params = {**fbm.auth_args, "fields": "recipient", "account_linking_token": token}
+    found = fbm.session.get(f"{fbm.graph_url}/me", params=params, timeout=10).json()
+    assert found["recipient"] == ALICE_PSID
+    assert fbm.unlink_account(ALICE_PSID) == {"result": "unlink account success"}
