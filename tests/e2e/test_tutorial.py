@@ -101,6 +101,13 @@ class Demo:
     def output(self) -> str:
         return self.log.read_text()
 
+    def wait_for_output(self, text: str, after: int = 0) -> None:
+        def shown() -> bool:
+            assert self.process.poll() is None, f"the demo exited:\n{self.output()}"
+            return text in self.output()[after:]
+
+        poll(shown, repr(text))
+
     def wait_until_up(self, http: httpx.Client) -> None:
         def answers(url: str) -> bool:
             assert self.process.poll() is None, f"the demo exited:\n{self.output()}"
@@ -293,8 +300,21 @@ def test_the_tutorial_from_an_empty_folder_to_a_bot_that_lists_likes(
     assert (project / "bot.py").read_text() == blocks["generated bot.py"]
     profile_file = tomllib.loads((project / "messenger_profile.toml").read_text())
 
-    # 4. Run it in the demo.
-    with Demo(project, tmp_path / "demo-1.log") as demo:
+    # 4. A mistake in bot.py is told at its file and line before anything starts.
+    generated = (project / "bot.py").read_text()
+    (project / "bot.py").write_text(
+        generated.replace('@requires("user_likes")', '@requires("user_emial")', 1)
+    )
+    shown = subprocess.run(
+        [str(BOTPERMS), "demo", "bot:bot"], cwd=project, env=clean_env(), capture_output=True,
+        text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert shown.returncode == 2
+    assert shown.stdout + shown.stderr == blocks["mistake"]
+    (project / "bot.py").write_text(generated)
+
+    # 4. Run it in the demo, with --reload as the tutorial says.
+    with Demo(project, tmp_path / "demo-1.log", "--reload") as demo:
         demo.wait_until_up(http)
         alice = Chat(http, demo)
         assert (alice.name, alice.first_name) == ("Alice Example", "Alice")
@@ -307,6 +327,15 @@ def test_the_tutorial_from_an_empty_folder_to_a_bot_that_lists_likes(
         assert greeting == "Hi Alice! I can show you the pages you like on Facebook."
         assert state["profile"]["get_started"] == {"payload": "GET_STARTED"}
         assert menu_titles(state) == ["My likes", "Log out"]
+        demo.wait_for_output("Press Ctrl-C to stop.")
+        for line in blocks["demo panel"].splitlines():
+            assert line in demo.output(), f"{line!r} is not in the demo's output"
+        # The panel's hints are this bot's: its texts, its menu, the scope it requires.
+        panel = " ".join(demo.output().replace("│", " ").split())
+        assert (
+            "Tap Get Started, say likes or logout, open the menu (☰): My likes, Log out." in panel
+        )
+        assert "tap Log in with Facebook and allow user_likes." in panel
 
         # 5.2 Get Started greets by first name.
         assert alice.press("Get Started", "GET_STARTED")["text"] == f"Hi Alice! {HELP}"
@@ -325,35 +354,35 @@ def test_the_tutorial_from_an_empty_folder_to_a_bot_that_lists_likes(
         assert alice.say("hello")["text"] == HELP
         assert sum(text.startswith(LIKES_HEADER) for text in alice.texts()) == 1
         assert likes_lines(alice.say("likes")) == likes_lines(answer)  # no prompt this time
-        output = demo.stop()
-    for line in blocks["demo panel"].splitlines():
-        assert line in output, f"{line!r} is not in the demo's output:\n{output}"
-    assert "Demo stopped." in output
-    assert (project / "data" / "demo" / "demo-secrets.json").is_file()
 
-    # 6. Make it yours: the tutorial's handlers, import and menu item.
-    bot_py = (project / "bot.py").read_text()
-    anchor = "from botperms import Bot, Context, requires\n"
-    assert anchor in bot_py
-    bot_py = bot_py.replace(anchor, anchor + blocks["import in bot.py"])
-    (project / "bot.py").write_text(bot_py + "\n\n" + blocks["append to bot.py"])
-    with (project / "messenger_profile.toml").open("a") as toml:
-        toml.write("\n" + blocks["append to messenger_profile.toml"])
-
-    with Demo(project, tmp_path / "demo-2.log") as demo:
-        demo.wait_until_up(http)
-        alice = Chat(http, demo)
-        state = shown_profile(alice)
+        # 6. Make it yours: the tutorial's handlers, import and menu item, saved while the
+        # demo runs.
+        seen = len(demo.output())
+        bot_py = (project / "bot.py").read_text()
+        anchor = "from botperms import Bot, Context, requires\n"
+        assert anchor in bot_py
+        bot_py = bot_py.replace(anchor, anchor + blocks["import in bot.py"])
+        (project / "bot.py").write_text(bot_py + "\n\n" + blocks["append to bot.py"])
+        demo.wait_for_output("Reloading the bot: bot.py changed.", after=seen)
+        demo.wait_for_output("The bot is up again.", after=seen)
+        seen = len(demo.output())
+        with (project / "messenger_profile.toml").open("a") as toml:
+            toml.write("\n" + blocks["append to messenger_profile.toml"])
+        for line in blocks["reload"].splitlines():
+            demo.wait_for_output(line, after=seen)
+        state = alice.state()
         assert menu_titles(state) == ["My likes", "Log out", "My name"]
-        assert state["entries"] == []  # fakebook forgot the conversation; the bot did not
+        assert len(state["entries"]) > 0  # fakebook kept the conversation across the reloads
 
         assert alice.press("My name", "MY_NAME")["text"] == "You're Alice Example."
+        # Alice is still logged in, and fakebook still knows her token: cards at once.
+        cards = alice.say("cards")
+        assert len(cards["attachment"]["payload"]["elements"]) == min(10, alice.likes_count)
 
-        # The bot still holds Alice's token from the first run; this fakebook does not know it.
-        expired = alice.say("cards")
-        url = login_button(expired, Prompts().expired)
-
-        # Untick user_likes: the bot explains and offers "Share and continue" (rerequest).
+        # logout, then cards; untick user_likes: the bot explains and offers "Share and
+        # continue" (rerequest).
+        alice.say("logout")
+        url = login_button(alice.say("cards"), Prompts().login)
         before = len(alice.received())
         alice.log_in(url, share=False)
         declined = alice.reply_after(before, "the explanation after declining")
@@ -369,7 +398,25 @@ def test_the_tutorial_from_an_empty_folder_to_a_bot_that_lists_likes(
         assert {element["subtitle"] for element in elements} == {"A page you like"}
         assert alice.say("hello")["text"] == HELP
         generic = [m for m in alice.received() if "elements" in json.dumps(m)]
-        assert len(generic) == 1  # replayed exactly once
+        assert len(generic) == 2  # the first cards, then the replay: exactly once
+        output = demo.stop()
+    assert "Demo stopped." in output
+    assert (project / "data" / "demo" / "demo-secrets.json").is_file()
+
+    # Stop and start again, without --reload: at once, on fresh ports of its own.
+    with Demo(project, tmp_path / "demo-2.log") as demo:
+        demo.wait_until_up(http)
+        alice = Chat(http, demo)
+        state = shown_profile(alice)
+        assert menu_titles(state) == ["My likes", "Log out", "My name"]
+        assert state["entries"] == []  # fakebook forgot the conversation; the bot did not
+
+        # The bot still holds Alice's token from the first run; this fakebook does not know it.
+        url = login_button(alice.say("cards"), Prompts().expired)
+        before = len(alice.received())
+        alice.log_in(url)
+        cards = alice.reply_after(before, "the cards after logging in again")
+        assert len(cards["attachment"]["payload"]["elements"]) == min(10, alice.likes_count)
         output = demo.stop()
     assert "Messenger Profile: messenger_profile.toml (applied)" in output
 
