@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from botperms.config import LoginFlow
 from botperms.flows.errors import FailureReason, FlowError
+
+_FLOWS = frozenset(flow.value for flow in LoginFlow)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class TicketSigner:
             "s": list(scopes),
             "f": flow.value,
             "a": auth_type,
-            "n": display_name,
+            "n": _printable(display_name),
             "j": secrets.token_urlsafe(12),
         }
         return str(self._serializer.dumps(payload))
@@ -71,35 +73,63 @@ class TicketSigner:
         except SignatureExpired as exc:
             # The signature was good, so the payload is ours: say whose ticket expired, so the
             # bot can send that person a fresh link.
-            if exc.payload is None:
-                raise FlowError(FailureReason.TICKET_EXPIRED, "login ticket expired") from None
-            expired = self._parse(self._serializer.load_payload(exc.payload))
+            expired = self._expired(exc.payload)
             raise FlowError(
                 FailureReason.TICKET_EXPIRED,
                 "login ticket expired",
-                page_id=expired.page_id,
-                psid=expired.psid,
+                page_id=expired.page_id if expired else None,
+                psid=expired.psid if expired else None,
             ) from None
         except BadSignature:
             raise FlowError(FailureReason.TICKET_INVALID, "login ticket is not ours") from None
         return self._parse(payload)
 
+    def _expired(self, payload: bytes | None) -> Ticket | None:
+        if payload is None:
+            return None
+        try:
+            return self._parse(self._serializer.load_payload(payload))
+        except (BadData, FlowError):
+            return None
+
     @staticmethod
     def _parse(payload: object) -> Ticket:
+        # Signed by us, but possibly by another version of us: every field is checked for its
+        # type rather than coerced, so nothing but a str ever reaches a page or the store.
         if not isinstance(payload, dict):
             raise FlowError(FailureReason.TICKET_INVALID, "login ticket is malformed")
-        try:
-            return Ticket(
-                page_id=str(payload["p"]),
-                psid=str(payload["u"]),
-                scopes=tuple(str(s) for s in payload["s"]),
-                flow=LoginFlow(payload["f"]),
-                ticket_id=str(payload["j"]),
-                auth_type=payload.get("a"),
-                display_name=payload.get("n"),
-            )
-        except (KeyError, TypeError, ValueError):
-            raise FlowError(FailureReason.TICKET_INVALID, "login ticket is malformed") from None
+        page_id, psid, scopes = payload.get("p"), payload.get("u"), payload.get("s")
+        ticket_id, auth_type, name = payload.get("j"), payload.get("a"), payload.get("n")
+        flow = payload.get("f")
+        if not (
+            isinstance(flow, str)
+            and flow in _FLOWS
+            and isinstance(page_id, str)
+            and isinstance(psid, str)
+            and isinstance(ticket_id, str)
+            and isinstance(scopes, list)
+            and all(isinstance(scope, str) for scope in scopes)
+            and isinstance(auth_type, str | None)
+            and isinstance(name, str | None)
+        ):
+            raise FlowError(FailureReason.TICKET_INVALID, "login ticket is malformed")
+        return Ticket(
+            page_id=page_id,
+            psid=psid,
+            scopes=tuple(scopes),
+            flow=LoginFlow(flow),
+            ticket_id=ticket_id,
+            auth_type=auth_type,
+            display_name=name,
+        )
+
+
+def _printable(name: str | None) -> str | None:
+    """The name as UTF-8 can carry it: a lone surrogate (a "\\ud800" escape in the Graph
+    API's JSON) would make the ticket impossible to encode."""
+    if name is None:
+        return None
+    return name.encode("utf-8", "replace").decode("utf-8")
 
 
 def utcnow() -> datetime:

@@ -51,3 +51,35 @@ def test_expired_ticket_names_its_person(monkeypatch: pytest.MonkeyPatch) -> Non
         signer.verify(raw)
     assert info.value.reason is FailureReason.TICKET_EXPIRED
     assert (info.value.page_id, info.value.psid) == ("1", "42")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # Found by tests/fuzz: signed by our key but not our shape. Values were coerced with
+        # str() (a list became "[]") or passed through (auth_type=[]), and an unhashable flow
+        # raised TypeError.
+        {"p": "1", "u": "2", "s": [], "f": "web", "j": "x", "a": []},
+        {"p": "1", "u": "2", "s": [], "f": "web", "j": "x", "n": {"first": "Al"}},
+        {"p": ["1"], "u": "2", "s": [], "f": "web", "j": "x"},
+        {"p": "1", "u": None, "s": [], "f": "web", "j": "x"},
+        {"p": "1", "u": "2", "s": [1], "f": "web", "j": "x"},
+        {"p": "1", "u": "2", "s": "user_likes", "f": "web", "j": "x"},
+        {"p": "1", "u": "2", "s": [], "f": ["web"], "j": "x"},
+        {"p": "1", "u": "2", "s": [], "f": "web"},
+        ["p", "u"],
+    ],
+)
+def test_a_signed_payload_of_the_wrong_shape_is_invalid(payload: object) -> None:
+    signer = TicketSigner("app-secret", ttl_seconds=60)
+    with pytest.raises(FlowError) as info:
+        signer.verify(signer._serializer.dumps(payload))
+    assert info.value.reason is FailureReason.TICKET_INVALID
+
+
+def test_a_display_name_with_a_lone_surrogate_can_be_issued() -> None:
+    # Found by tests/fuzz: "\ud800" in the Graph API's JSON made issue() raise
+    # UnicodeEncodeError, so the bot could not send the login prompt at all.
+    signer = TicketSigner("app-secret", ttl_seconds=60)
+    ticket = signer.verify(signer.issue("1", "42", ["user_likes"], display_name="Al\ud800 E."))
+    assert ticket.display_name == "Al? E."
