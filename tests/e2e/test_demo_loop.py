@@ -199,3 +199,78 @@ def test_reload_after_an_edit_keeps_the_conversation(tmp_path: Path, http: httpx
     finally:
         output = demo.stop()
     assert "Demo stopped." in output
+
+
+def test_serve_reload_restarts_the_bot_while_fakebook_runs_apart(
+    tmp_path: Path, http: httpx.Client
+) -> None:
+    """The scaffold README's "run the pieces yourself", with ``serve --reload``."""
+    from cryptography.fernet import Fernet
+
+    from botperms.scaffold import create_project
+
+    project = tmp_path / "mybot"
+    create_project(project)
+    bot_port, fb_port = free_port(), free_port()
+    settings = (project / ".env.example").read_text()
+    settings = settings.replace("127.0.0.1:8000", f"127.0.0.1:{bot_port}")
+    settings = settings.replace("127.0.0.1:8001", f"127.0.0.1:{fb_port}")
+    (project / ".env").write_text(
+        settings + f"BOTPERMS_TOKEN_KEYS={Fernet.generate_key().decode()}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOTPERMS_", "FAKEBOOK_"))}
+    fb_env = {
+        **env,
+        "FAKEBOOK_WEBHOOK_URL": f"http://127.0.0.1:{bot_port}/webhook",
+        "FAKEBOOK_VALID_REDIRECT_URIS": f"http://127.0.0.1:{bot_port}/auth/callback",
+    }
+    fakebook = subprocess.Popen(
+        [sys.executable, "-m", "fakebook", "serve", "--port", str(fb_port)],
+        cwd=project, env=fb_env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        serve = subprocess.Popen(
+            [str(BOTPERMS), "serve", "bot:bot", "--reload", "--port", str(bot_port)],
+            cwd=project, env=env, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    demo = Demo.__new__(Demo)  # only for say(): the two URLs
+    demo.bot, demo.fb = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{fb_port}"
+
+    def up() -> bool:
+        assert serve.poll() is None, log.read_text()
+        try:
+            return http.get(f"{demo.bot}/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        poll(lambda: fakebook.poll() is None and _answers(http, f"{demo.fb}/"), "fakebook")
+        poll(up, "the bot")
+        assert "Watching" in log.read_text()
+        help_text = 'Say "likes" to see pages you like on Facebook, or "logout" to log out.'
+        assert say(http, demo, "hello")["text"] == help_text
+
+        bot_py = (project / "bot.py").read_text()
+        (project / "bot.py").write_text(bot_py.replace(help_text, "Edited while serving."))
+        poll(lambda: "Reloading the bot: bot.py changed." in log.read_text(), "the reload")
+        poll(up, "the bot after the reload")
+        assert say(http, demo, "hello")["text"] == "Edited while serving."
+    finally:
+        serve.send_signal(signal.SIGINT)
+        try:
+            assert serve.wait(timeout=30) == 0, log.read_text()
+        finally:
+            if serve.poll() is None:
+                os.killpg(serve.pid, signal.SIGKILL)
+            fakebook.terminate()
+            fakebook.wait(timeout=10)
+    assert not _answers(http, f"{demo.bot}/healthz")  # the reloaded child stopped with it
+
+
+def _answers(http: httpx.Client, url: str) -> bool:
+    try:
+        return http.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
