@@ -108,17 +108,17 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
-def say(http: httpx.Client, demo: Demo, text: str) -> dict[str, Any]:
-    """Send ``text`` as the first fake person; the bot's next message."""
-    psid = http.get(f"{demo.fb}/_fakebook/people").json()[0]["psid"]
+def say(http: httpx.Client, fb: str, text: str) -> dict[str, Any]:
+    """Send ``text`` to fakebook at ``fb`` as its first fake person; the bot's next message."""
+    psid = http.get(f"{fb}/_fakebook/people").json()[0]["psid"]
 
     def received() -> list[dict[str, Any]]:
-        entries = http.get(f"{demo.fb}/_fakebook/conversations/{psid}").json()
+        entries = http.get(f"{fb}/_fakebook/conversations/{psid}").json()
         return [e["message"] for e in entries if e["direction"] == "out" and e.get("message")]
 
     before = len(received())
     sent = http.post(
-        f"{demo.fb}/_fakebook/chat/{psid}/message", params={"wait": "true"}, json={"text": text}
+        f"{fb}/_fakebook/chat/{psid}/message", params={"wait": "true"}, json={"text": text}
     )
     assert sent.json()["webhook_status"] == 200, sent.text
     return poll(lambda: received()[before] if len(received()) > before else None, "a reply")
@@ -143,7 +143,7 @@ def test_a_demo_stopped_and_started_again_at_once_on_the_same_ports(
     first = Demo(tmp_path, tmp_path / "first.log", bot_port, fb_port)
     try:
         first.wait_until_up(http)
-        assert say(http, first, "likes")["attachment"]["payload"]["buttons"]
+        assert say(http, first.fb, "likes")["attachment"]["payload"]["buttons"]
     finally:
         first.stop()
     # The servers closed their connections first, so their ports hold TIME_WAIT sockets: the
@@ -154,7 +154,7 @@ def test_a_demo_stopped_and_started_again_at_once_on_the_same_ports(
     try:
         second.wait_until_up(http)
         assert "in use" not in second.output()
-        assert say(http, second, "likes")["attachment"]["payload"]["buttons"]
+        assert say(http, second.fb, "likes")["attachment"]["payload"]["buttons"]
     finally:
         output = second.stop()
     assert "Webhook verified: yes" in output
@@ -170,13 +170,13 @@ def test_reload_after_an_edit_keeps_the_conversation(tmp_path: Path, http: httpx
         # The panel speaks for this bot: no likes, no login.
         assert "Say something. No handler uses @requires" in output
         assert "likes" not in output
-        assert say(http, demo, "hello")["text"] == "first version"
+        assert say(http, demo.fb, "hello")["text"] == "first version"
 
         seen = len(demo.output())
         (tmp_path / "bot.py").write_text(BOT.replace("REPLY", "second version"))
         demo.wait_for_output("Reloading the bot: bot.py changed.", after=seen)
         demo.wait_for_output("The bot is up again.", after=seen)
-        assert say(http, demo, "hello")["text"] == "second version"
+        assert say(http, demo.fb, "hello")["text"] == "second version"
 
         # fakebook did not restart: the whole conversation is still there.
         psid = http.get(f"{demo.fb}/_fakebook/people").json()[0]["psid"]
@@ -195,7 +195,7 @@ def test_reload_after_an_edit_keeps_the_conversation(tmp_path: Path, http: httpx
         seen = len(demo.output())
         (tmp_path / "bot.py").write_text(BOT.replace("REPLY", "fixed"))
         demo.wait_for_output("The bot is up again.", after=seen)
-        assert say(http, demo, "hello")["text"] == "fixed"
+        assert say(http, demo.fb, "hello")["text"] == "fixed"
     finally:
         output = demo.stop()
     assert "Demo stopped." in output
@@ -235,28 +235,27 @@ def test_serve_reload_restarts_the_bot_while_fakebook_runs_apart(
             cwd=project, env=env, stdout=output, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-    demo = Demo.__new__(Demo)  # only for say(): the two URLs
-    demo.bot, demo.fb = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{fb_port}"
+    bot, fb = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{fb_port}"
 
     def up() -> bool:
         assert serve.poll() is None, log.read_text()
         try:
-            return http.get(f"{demo.bot}/healthz", timeout=1).status_code == 200
+            return http.get(f"{bot}/healthz", timeout=1).status_code == 200
         except httpx.TransportError:
             return False
 
     try:
-        poll(lambda: fakebook.poll() is None and _answers(http, f"{demo.fb}/"), "fakebook")
+        poll(lambda: fakebook.poll() is None and _answers(http, f"{fb}/"), "fakebook")
         poll(up, "the bot")
         assert "Watching" in log.read_text()
         help_text = 'Say "likes" to see pages you like on Facebook, or "logout" to log out.'
-        assert say(http, demo, "hello")["text"] == help_text
+        assert say(http, fb, "hello")["text"] == help_text
 
         bot_py = (project / "bot.py").read_text()
         (project / "bot.py").write_text(bot_py.replace(help_text, "Edited while serving."))
         poll(lambda: "Reloading the bot: bot.py changed." in log.read_text(), "the reload")
         poll(up, "the bot after the reload")
-        assert say(http, demo, "hello")["text"] == "Edited while serving."
+        assert say(http, fb, "hello")["text"] == "Edited while serving."
     finally:
         serve.send_signal(signal.SIGINT)
         try:
@@ -266,7 +265,7 @@ def test_serve_reload_restarts_the_bot_while_fakebook_runs_apart(
                 os.killpg(serve.pid, signal.SIGKILL)
             fakebook.terminate()
             fakebook.wait(timeout=10)
-    assert not _answers(http, f"{demo.bot}/healthz")  # the reloaded child stopped with it
+    assert not _answers(http, f"{bot}/healthz")  # the reloaded child stopped with it
 
 
 def _answers(http: httpx.Client, url: str) -> bool:

@@ -65,7 +65,8 @@ def test_new_writes_a_project(tmp_path: Path) -> None:
     assert "my-bot/bot.py" in result.output
     readme = (folder / "README.md").read_text(encoding="utf-8")
     assert readme.startswith("# my-bot\n")
-    for step in ("botperms serve bot:bot", "fakebook serve --port 8001", "botperms profile apply"):
+    steps = ("botperms serve bot:bot --reload", "botperms demo bot:bot --reload")
+    for step in (*steps, "fakebook serve --port 8001", "botperms profile apply"):
         assert step in readme
     assert "__BOT_NAME__" not in "".join(p.read_text(encoding="utf-8") for p in folder.iterdir())
 
