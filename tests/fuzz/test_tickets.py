@@ -57,7 +57,11 @@ fields = st.fixed_dictionaries(
 @given(fields | json_values)
 def test_our_signature_over_any_payload(payload: Any) -> None:
     # The serializer is what issue() uses; only the payload is arbitrary.
-    _verify(signer._serializer.dumps(payload))
+    try:
+        token = signer._serializer.dumps(payload)
+    except UnicodeEncodeError:
+        return  # a lone surrogate cannot be signed, so no such ticket exists
+    _verify(token)
 
 
 # Ids and scopes reach issue() from the intake and the settings, which keep text storable.

@@ -26,6 +26,9 @@ def classify(user_agent: str | None) -> ClientKind:
     if not user_agent:
         # Unknown clients get the desktop page: it works everywhere and always shows a link.
         return ClientKind.DESKTOP
+    # Over HTTP a header is latin-1 text; anything else (a lone surrogate from a caller) would
+    # make the parser's UTF-8 encoding raise.
+    user_agent = user_agent.encode("utf-8", "replace").decode("utf-8")
     if _MESSENGER_IN_APP.search(user_agent):
         return ClientKind.MESSENGER_APP
     os = ua_parser.parse_os(user_agent)

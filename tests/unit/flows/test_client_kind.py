@@ -64,3 +64,9 @@ def test_classify(user_agent: str | None, kind: ClientKind) -> None:
 
 def test_messenger_url() -> None:
     assert messenger_url("https://m.me", "123") == "https://m.me/123"
+
+
+def test_a_lone_surrogate_is_classified_not_raised() -> None:
+    # Found by tests/fuzz: the UA parser encodes to UTF-8 and raised UnicodeEncodeError.
+    assert classify("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) \ud800") is ClientKind.PHONE
+    assert classify("\ud800") is ClientKind.DESKTOP
