@@ -1,14 +1,15 @@
 """Screenshots the browser tests take on their way through the flows, for the README.
 
-They go to ``docs/screenshots/`` (or ``$BOTPERMS_SHOTS_DIR``) under fixed names, so a run
-rewrites the same files; the pages are deterministic (seeded people, no clocks on screen), so an
-unchanged page gives an unchanged PNG. Each capture also checks that the browser reported no
-Content-Security-Policy violation on the way: a page that needs something its policy forbids
-shows up here.
+They go to ``docs/screenshots/`` (or ``$BOTPERMS_SHOTS_DIR``) under fixed names. The pages are
+deterministic (seeded people, no clocks or ports on screen), and a file is only rewritten when
+the page really changed (more than a few pixels), so a test run leaves the tree clean. Each
+capture also checks that the browser reported no Content-Security-Policy violation on the way:
+a page that needs something its policy forbids shows up here.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 from typing import Any
@@ -43,20 +44,58 @@ async def capture(page: Page, name: str, *sizes: str, full_page: bool = False) -
     assert original is not None
     # Nothing focused or hovered: a focus ring or hover shade would differ from run to run.
     await page.mouse.move(0, 0)
-    await page.evaluate("document.activeElement && document.activeElement.blur()")
+    for frame in page.frames:
+        await frame.evaluate("document.activeElement && document.activeElement.blur()")
     for size in sizes or [_size_of(original)]:
         if SIZES[size] != page.viewport_size:
             await page.set_viewport_size(SIZES[size])  # type: ignore[arg-type]
-        await page.screenshot(
-            path=shots_dir() / f"{name}-{size}.png",
-            full_page=full_page,
-            style=_STEADY,
-            animations="disabled",
-        )
+        shot = await page.screenshot(full_page=full_page, style=_STEADY, animations="disabled")
+        await _save(page, shots_dir() / f"{name}-{size}.png", shot)
     # The screenshot's own style is injected into every frame, and our framed pages refuse it.
     await page.clear_console_messages()
     if page.viewport_size != original:
         await page.set_viewport_size(original)
+
+
+# Counts the pixels two PNGs of one size differ in (-1 for another size), decoded by the browser.
+_DIFFERENT_PIXELS = """async ([a, b]) => {
+  const load = async (data) => {
+    const image = new Image();
+    image.src = "data:image/png;base64," + data;
+    await image.decode();
+    return image;
+  };
+  const [x, y] = [await load(a), await load(b)];
+  if (x.width !== y.width || x.height !== y.height) { return -1; }
+  const canvas = new OffscreenCanvas(x.width, x.height);
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  const pixels = (image) => {
+    context.clearRect(0, 0, x.width, x.height);
+    context.drawImage(image, 0, 0);
+    return new Uint32Array(context.getImageData(0, 0, x.width, x.height).data.buffer);
+  };
+  const [p, q] = [pixels(x), pixels(y)];
+  let changed = 0;
+  for (let i = 0; i < p.length; i++) { if (p[i] !== q[i]) { changed++; } }
+  return changed;
+}"""
+# Chromium's anti-aliasing varies by a few pixels between runs on one machine; a change below
+# this many pixels keeps the committed file, so a test run leaves the working tree clean.
+NOISE_PIXELS = 64
+
+
+async def _save(page: Page, path: Path, shot: bytes) -> None:
+    if path.exists() and path.read_bytes() != shot:
+        blank = await page.context.new_page()  # about:blank, no policy against data: images
+        try:
+            old, new = (base64.b64encode(png).decode() for png in (path.read_bytes(), shot))
+            changed = await blank.evaluate(_DIFFERENT_PIXELS, [old, new])
+        finally:
+            await blank.close()
+        if 0 <= changed < NOISE_PIXELS:
+            return
+    if not path.exists() or path.read_bytes() != shot:
+        path.write_bytes(shot)
 
 
 def _size_of(viewport: Any) -> str:
