@@ -84,6 +84,7 @@ class App:
             login_flow=settings.login_flow.value,
             link_url=settings.url(LINK_START_PATH),
             profile_ttl=timedelta(seconds=settings.profile_ttl_seconds),
+            pages=frozenset({settings.page_id}),
         )
         dispatcher = Dispatcher(bot, runtime)
         inbox = InboxWorker(

@@ -11,10 +11,9 @@ import pytest
 from cryptography.fernet import Fernet
 from starlette.applications import Starlette
 
+from botperms.app import App
 from botperms.config import Settings
 from botperms.examples.likes_bot import bot as example_bot
-from botperms.web import create_app
-from botperms.web.services import Services
 
 APP_SECRET = "flows-app-secret"
 VERIFY_TOKEN = "flows-verify"
@@ -46,13 +45,12 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[Starlette]:
     # Workers stay off: these tests look at what the web layer stores, not at the bot's replies.
-    application = create_app(settings, example_bot, run_workers=False)
-    services: Services = application.state.services
-    await services.start()
+    built = App.build(settings, example_bot, run_workers=False)
+    await built.start()
     try:
-        yield application
+        yield built.asgi()
     finally:
-        await services.stop()
+        await built.stop()
 
 
 @pytest.fixture

@@ -11,16 +11,16 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from botperms.app import App
 from botperms.messenger import sign_request
 from botperms.store import GrantRecord, StorageUnavailable, Store
-from botperms.web.services import Services
 from tests.flows.conftest import APP_SECRET
 
 PAGE = "222"
 
 
 def _store(app: Starlette) -> Store:
-    services: Services = app.state.services
+    services: App = app.state.app
     return services.store
 
 
@@ -91,6 +91,7 @@ async def test_bad_signed_requests_get_400_and_change_nothing(
             "login_attempts",
             "inbox",
             "outbox",
+            "user_profiles",
             "messenger_users",
         ),
         0,

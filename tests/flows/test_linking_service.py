@@ -86,13 +86,13 @@ async def h(tmp_path: Path) -> AsyncIterator[Linking]:
     store = Store(database, TokenCipher([settings.token_keys[0].get_secret_value()]))
     graph = GraphClient.from_settings(settings, http=http)
     bot_now = [datetime.now(UTC)]
-    listener = Listener()
+    listener = Listener(store)
     login = LoginService(
         settings,
         graph,
         store,
         TicketSigner(APP_SECRET, settings.ticket_ttl_seconds),
-        listener,
+        on_event_queued=listener,
         clock=lambda: bot_now[0],
     )
     linking = LinkingService(settings, graph, store, login)
@@ -143,7 +143,7 @@ async def test_linking_issues_a_code_for_a_pending_grant_that_confirm_activates(
     # Pending until Messenger's `linked` webhook: no active grant, no "logged in" announcement.
     assert done.grant.status == "pending"
     assert await h.store.active_grant(h.settings.page_id, h.psid) is None
-    assert h.listener.succeeded == []
+    assert await h.listener.succeeded() == []
     confirmed = await h.store.confirm_link(
         code=code, page_id=h.settings.page_id, psid=h.psid, now=h.bot_now[0]
     )
@@ -239,7 +239,9 @@ async def test_unlinking_before_the_callback_cancels_the_login(h: Linking) -> No
     assert cancelled.value.reason is FailureReason.LOGIN_CANCELLED
     assert cancelled.value.link_redirect == params["redirect_uri"]
     assert await h.store.active_grant(h.settings.page_id, h.psid) is None
-    assert h.listener.failed == []  # the person cancelled: no "something went wrong" message
+    assert (
+        await h.listener.failed() == []
+    )  # the person cancelled: no "something went wrong" message
 
 
 async def test_unlinking_during_the_code_exchange_stores_nothing(

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -27,14 +28,31 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36"
 
 @dataclass
 class Listener:
-    succeeded: list[tuple[GrantRecord, tuple[str, ...]]] = field(default_factory=list)
-    failed: list[tuple[str, str, FailureReason]] = field(default_factory=list)
+    """What the login service queued for the bot: login outcome events in the inbox."""
 
-    async def login_succeeded(self, grant: GrantRecord, requested: tuple[str, ...]) -> None:
-        self.succeeded.append((grant, requested))
+    store: Store
+    wakes: list[None] = field(default_factory=list)
 
-    async def login_failed(self, page_id: str, psid: str, reason: FailureReason) -> None:
-        self.failed.append((page_id, psid, reason))
+    def __call__(self) -> None:
+        self.wakes.append(None)
+
+    async def _outcomes(self, kind: str) -> list[tuple[str, str, dict[str, Any]]]:
+        return [
+            (item.page_id, item.psid or "", item.payload["botperms"])
+            for item in await self.store.inbox_list()
+            if item.kind == "login" and item.payload["botperms"]["login"] == kind
+        ]
+
+    async def succeeded(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [
+            (psid, tuple(data["requested"])) for _, psid, data in await self._outcomes("succeeded")
+        ]
+
+    async def failed(self) -> list[tuple[str, str, FailureReason]]:
+        return [
+            (page_id, psid, FailureReason(data["reason"]))
+            for page_id, psid, data in await self._outcomes("failed")
+        ]
 
 
 @dataclass
@@ -67,13 +85,13 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     await database.migrate()
     store = Store(database, TokenCipher([settings.token_keys[0].get_secret_value()]))
     now = [datetime.now(UTC)]
-    listener = Listener()
+    listener = Listener(store)
     service = LoginService(
         settings,
         GraphClient.from_settings(settings, http=http),
         store,
         TicketSigner(APP_SECRET, settings.ticket_ttl_seconds),
-        listener,
+        on_event_queued=listener,
         clock=lambda: now[0],
     )
     people = (await http.get("/_fakebook/people")).json()
@@ -124,7 +142,8 @@ async def test_login_stores_grant_and_clears_the_verifier(harness: Harness) -> N
     assert done.grant.has_scopes("user_likes")
     assert done.declined == ()
     assert verifier_columns(h) == [(None, "granted")]
-    assert [g.psid for g, _ in h.listener.succeeded] == [h.psid]
+    assert [psid for psid, _ in await h.listener.succeeded()] == [h.psid]
+    assert len(h.listener.wakes) == 1
     active = await h.store.active_grant(h.settings.page_id, h.psid)
     assert active is not None
     assert active.asid == done.grant.asid
@@ -142,7 +161,7 @@ async def test_state_expires(harness: Harness) -> None:
     assert info.value.reason is FailureReason.STATE_EXPIRED
     assert await h.store.active_grant(h.settings.page_id, h.psid) is None
     assert verifier_columns(h) == [(None, "failed:state_expired")]
-    assert h.listener.failed == [(h.settings.page_id, h.psid, FailureReason.STATE_EXPIRED)]
+    assert await h.listener.failed() == [(h.settings.page_id, h.psid, FailureReason.STATE_EXPIRED)]
 
 
 async def test_declined_scope_is_recorded(harness: Harness) -> None:
@@ -151,7 +170,7 @@ async def test_declined_scope_is_recorded(harness: Harness) -> None:
     done = await h.service.callback(params, browser_nonce="browser-1", user_agent=UA)
     assert done.declined == ("user_likes",)
     assert "user_likes" in done.grant.scopes_declined
-    assert h.listener.succeeded[0][1] == ("user_likes",)
+    assert (await h.listener.succeeded())[0][1] == ("user_likes",)
 
 
 async def test_wrong_browser_nonce(harness: Harness) -> None:
@@ -199,4 +218,4 @@ async def test_a_storage_failure_saves_nothing(
         # The person's row written just before in the same transaction was rolled back too.
         assert db.execute("SELECT COUNT(*) FROM messenger_users").fetchone() == (0,)
         assert db.execute("SELECT COUNT(*) FROM grants").fetchone() == (0,)
-    assert h.listener.failed == [(h.settings.page_id, h.psid, FailureReason.STORAGE_ERROR)]
+    assert await h.listener.failed() == [(h.settings.page_id, h.psid, FailureReason.STORAGE_ERROR)]

@@ -1,4 +1,5 @@
-"""The inbox: dedupe, per-conversation order, retries, recovery and racing claimers."""
+"""The inbox: dedupe, the oldest pending event of each conversation, retries, recovery, and
+completions that commit an event's effects with it, on every backend."""
 
 from __future__ import annotations
 
@@ -7,7 +8,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from botperms.store import Database, InboxItem, NewInboxItem, Store, TokenCipher
+from botperms.messenger.intake import read_delivery
+from botperms.store import (
+    Batcher,
+    Failed,
+    Handled,
+    InboxItem,
+    Leave,
+    NewInboxItem,
+    QueueEvent,
+    ReplayIntent,
+    SaveIntent,
+    Send,
+    Store,
+    StoreError,
+    internal_event,
+)
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
 
@@ -30,163 +46,205 @@ def _keys(items: list[InboxItem]) -> list[str]:
 
 
 async def test_add_ignores_duplicates(store: Store) -> None:
-    assert await store.inbox_add([_event("m1", time=1), _event("m2", time=2)]) == 2
-    assert await store.inbox_add([_event("m2", time=2), _event("m3", time=3), _event("m3")]) == 1
+    assert await store.inbox_add([_event("a"), _event("b", time=1)]) == 2
+    assert await store.inbox_add([_event("a"), _event("c", time=2)]) == 1
+    assert await store.inbox_counts() == {"pending": 3}
     # The same key on another page is another event.
-    assert await store.inbox_add([_event("m1", page="page2")]) == 1
-    assert await store.inbox_add([]) == 0
-    assert await store.inbox_counts() == {"pending": 4}
+    assert await store.inbox_add([_event("a", page="page2")]) == 1
 
 
-async def test_claim_returns_events_in_time_order_with_payload(store: Store) -> None:
-    await store.inbox_add([_event("late", time=20), _event("early", psid="psid2", time=10)])
-    claimed = await store.inbox_claim(NOW, 10)
-    assert _keys(claimed) == ["early", "late"]
-    assert claimed[0].payload == {"message": {"mid": "early", "text": "hi ✓"}}
-    assert claimed[0].attempts == 1
-    assert claimed[0].event_time == 10
-    assert await store.inbox_claim(NOW, 10) == []
+async def test_pending_is_the_oldest_event_of_each_conversation_in_time_order(
+    store: Store,
+) -> None:
+    await store.inbox_add(
+        [
+            _event("bob-2", "bob", time=30),
+            _event("alice-1", "alice", time=20),
+            _event("bob-1", "bob", time=10),
+            _event("alice-2", "alice", time=40),
+        ]
+    )
+    items = await store.inbox_pending(NOW, 10)
+    assert _keys(items) == ["bob-1", "alice-1"]
+    assert items[0].payload == {"message": {"mid": "bob-1", "text": "hi ✓"}}
+    assert items[0].attempts == 0
+    assert items[0].conversation == ("page1", "bob")
 
 
-async def test_a_busy_conversation_is_skipped_but_others_proceed(store: Store) -> None:
-    await store.inbox_add([_event("a1", time=1)])
-    first = await store.inbox_claim(NOW, 10)
-    await store.inbox_add([_event("a2", time=2), _event("b1", psid="psid2", time=3)])
-    assert _keys(await store.inbox_claim(NOW, 10)) == ["b1"]
-    await store.inbox_done(first[0].id)
-    assert _keys(await store.inbox_claim(NOW, 10)) == ["a2"]
+async def test_conversations_in_hand_are_excluded(store: Store) -> None:
+    await store.inbox_add([_event("a1", "a", 1), _event("b1", "b", 2), _event("c1", "c", 3)])
+    items = await store.inbox_pending(NOW, 10, exclude={("page1", "a"), ("page1", "c")})
+    assert _keys(items) == ["b1"]
 
 
 async def test_limit_and_events_without_psid(store: Store) -> None:
-    await store.inbox_add([_event(f"n{i}", psid=None, time=i) for i in range(3)])
-    assert _keys(await store.inbox_claim(NOW, 2)) == ["n0", "n1"]
-    # The page's psid-less events are one conversation, so n2 waits for n0 and n1.
-    assert await store.inbox_claim(NOW, 2) == []
+    # Events without a person form one conversation per page.
+    await store.inbox_add([_event("x1", None, 1), _event("x2", None, 2), _event("y", "y", 3)])
+    assert _keys(await store.inbox_pending(NOW, 10)) == ["x1", "y"]
+    assert _keys(await store.inbox_pending(NOW, 1)) == ["x1"]
+    assert await store.inbox_pending(NOW, 0) == []
 
 
-async def test_a_retry_in_the_future_holds_back_its_conversation(store: Store) -> None:
-    await store.inbox_add([_event("a1", time=1), _event("a2", time=2)])
-    await store.inbox_add([_event("b1", psid="psid2", time=3)])
-    claimed = await store.inbox_claim(NOW, 1)
-    assert _keys(claimed) == ["a1"]
-    await store.inbox_failed(claimed[0].id, "graph timeout", retry_at=NOW + timedelta(minutes=1))
-    assert _keys(await store.inbox_claim(NOW, 10)) == ["b1"]
-    later = await store.inbox_claim(NOW + timedelta(minutes=2), 10)
-    assert _keys(later) == ["a1", "a2"]
-    assert later[0].attempts == 2
+async def test_standby_is_kept(store: Store) -> None:
+    item = NewInboxItem("s", "page1", "p", "message", {}, 1, standby=True)
+    await store.inbox_add([item])
+    [pending] = await store.inbox_pending(NOW, 10)
+    assert pending.standby is True
+
+
+async def test_a_retry_in_the_future_holds_back_its_conversation_in_strict_order(
+    store: Store,
+) -> None:
+    await store.inbox_add([_event("a1", "a", 1), _event("a2", "a", 2), _event("b1", "b", 3)])
+    [first, _] = await store.inbox_pending(NOW, 10)
+    await store.inbox_complete([Failed(first.id, "boom", retry_at=NOW + timedelta(minutes=1))])
+    assert _keys(await store.inbox_pending(NOW, 10)) == ["b1"]
+    # Not strict: the conversation's next event goes ahead of the one waiting for its retry.
+    assert _keys(await store.inbox_pending(NOW, 10, strict_order=False)) == ["a2", "b1"]
+    # Once due, the failed one comes first again, with its attempt counted.
+    [again, _] = await store.inbox_pending(NOW + timedelta(minutes=2), 10)
+    assert (again.event_key, again.attempts, again.last_error) == ("a1", 1, "boom")
 
 
 async def test_failed_without_retry_is_a_dead_letter(store: Store) -> None:
-    await store.inbox_add([_event("a1", time=1), _event("a2", time=2)])
-    claimed = await store.inbox_claim(NOW, 1)
-    await store.inbox_failed(claimed[0].id, "handler crashed", retry_at=None)
-    assert _keys(await store.inbox_claim(NOW, 10)) == ["a2"]
-    assert await store.inbox_counts() == {"failed": 1, "processing": 1}
+    await store.inbox_add([_event("a1", "a", 1), _event("a2", "a", 2)])
+    [first] = await store.inbox_pending(NOW, 10)
+    await store.inbox_complete([Failed(first.id, "x" * 5000, retry_at=None)])
+    assert await store.inbox_counts() == {"failed": 1, "pending": 1}
+    [dead] = await store.inbox_list(status="failed")
+    assert dead.last_error is not None
+    assert len(dead.last_error) <= 2000
+    # Later events of the conversation go on.
+    assert _keys(await store.inbox_pending(NOW, 10)) == ["a2"]
+
+
+async def test_handled_events_commit_with_their_effects(store: Store) -> None:
+    await store.inbox_add([_event("a1", "a", 1), _event("b1", "b", 2)])
+    a, b = await store.inbox_pending(NOW, 10)
+    later = internal_event("page1", "a", "login:1", "login", {"login": "succeeded"})
+    await store.inbox_complete(
+        [
+            Handled(a.id, [Send("page1", "a", {"text": "one"}), QueueEvent(later)]),
+            Handled(b.id, [Send("page1", "b", {"text": "two"}), Send("page1", "b", {"text": "3"})]),
+        ]
+    )
+    assert await store.inbox_counts() == {"done": 2, "pending": 1}
+    sent = [(item.psid, item.payload) for item in await store.outbox_list()]
+    assert sent == [("a", {"text": "one"}), ("b", {"text": "two"}), ("b", {"text": "3"})]
+    [queued] = await store.inbox_pending(NOW, 10)
+    assert queued.event_key == "login:1"
+    assert queued.payload["botperms"] == {"login": "succeeded"}
+
+
+async def test_a_failing_batch_commits_nothing_of_any_event(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.inbox_add([_event("a1", "a", 1), _event("b1", "b", 2)])
+    a, b = await store.inbox_pending(NOW, 10)
+    original = store._apply
+
+    async def refuse(tx: object, effect: object) -> None:
+        if isinstance(effect, SaveIntent):
+            raise StoreError("the database refused it")
+        await original(tx, effect)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_apply", refuse)
+    intent = SaveIntent("page1", "b", ("user_likes",), {"x": 1}, NOW + timedelta(hours=1))
+    with pytest.raises(StoreError):
+        await store.inbox_complete(
+            [Handled(a.id, [Send("page1", "a", {"text": "one"})]), Handled(b.id, [intent])]
+        )
+    assert await store.inbox_counts() == {"pending": 2}
+    assert await store.outbox_list() == []
+
+
+async def test_replay_takes_the_intent_once(store: Store) -> None:
+    now = datetime.now(UTC)
+    await store.save_pending_intent(
+        page_id="page1",
+        psid="a",
+        scopes=["user_likes"],
+        event={"sender": {"id": "a"}, "recipient": {"id": "page1"}, "timestamp": 1},
+        expires_at=now + timedelta(hours=1),
+    )
+    await store.inbox_add([_event("a1", "a", 1), _event("a2", "a", 2)])
+    [first] = await store.inbox_pending(now, 10)
+    await store.inbox_complete([Handled(first.id, [ReplayIntent("page1", "a", now)])])
+    [second] = await store.inbox_pending(now, 10)
+    # The intent is gone now: a second replay (a redelivered outcome) queues nothing.
+    await store.inbox_complete([Handled(second.id, [ReplayIntent("page1", "a", now)])])
+    replays = [item for item in await store.inbox_list() if item.kind == "replay"]
+    assert len(replays) == 1
+    assert replays[0].payload["botperms"] == {"replay": ["user_likes"]}
+    assert await store.pending_intent("page1", "a", now=now) is None
+
+
+async def test_leave_says_goodbye_only_when_there_was_a_grant(store: Store) -> None:
+    await store.save_grant(
+        page_id="page1",
+        psid="a",
+        asid="asid",
+        access_token="EAAtoken0123456789",
+        scopes_granted=["user_likes"],
+        scopes_declined=[],
+        expires_at=None,
+        data_access_expires_at=None,
+        flow="web",
+    )
+    await store.inbox_add([_event("a1", "a", 1), _event("b1", "b", 2)])
+    a, b = await store.inbox_pending(NOW, 10)
+    bye = {"text": "bye"}
+    await store.inbox_complete(
+        [
+            Handled(a.id, [Leave("page1", "a", "unlinked", goodbye=bye)]),
+            Handled(b.id, [Leave("page1", "b", "unlinked", goodbye=bye)]),
+        ]
+    )
+    assert await store.active_grant("page1", "a") is None
+    assert [item.psid for item in await store.outbox_list()] == ["a"]
 
 
 async def test_recover_puts_processing_events_back(store: Store) -> None:
-    await store.inbox_add([_event("a1", time=1), _event("b1", psid="psid2", time=2)])
-    assert len(await store.inbox_claim(NOW, 10)) == 2
+    from sqlalchemy import update
+
+    from botperms.store.models import InboxEvent
+
+    await store.inbox_add([_event("a"), _event("b", "other")])
+    async with store.db.session() as session:
+        await session.execute(update(InboxEvent).values(status="processing"))
     assert await store.inbox_recover() == 2
-    assert _keys(await store.inbox_claim(NOW, 10)) == ["a1", "b1"]
+    assert await store.inbox_counts() == {"pending": 2}
 
 
-async def test_racing_claimers_never_share_or_reorder_a_conversation(
-    backend_url: str, database: Database, cipher: TokenCipher
-) -> None:
-    store = Store(database, cipher)
-    events = [
-        _event(f"c{c}-{n}", psid=f"psid{c}", time=n * 10 + c) for c in range(8) for n in range(5)
-    ]
-    await store.inbox_add(events)
-    others = [Database(backend_url) for _ in range(3)]
-    stores = [store, *(Store(db, cipher) for db in others)]
-    seen: list[InboxItem] = []
-
-    async def worker(own: Store) -> None:
-        # Claim small batches and finish them, like a worker loop, until nothing is left.
-        for _ in range(200):
-            batch = await own.inbox_claim(NOW, 3)
-            if not batch:
-                counts = await own.inbox_counts()
-                if counts.get("pending", 0) == 0 and counts.get("processing", 0) == 0:
-                    return
-                await asyncio.sleep(0.001)
-                continue
-            psids = {item.psid for item in batch}
-            for psid in psids:
-                # Nobody else may hold this conversation while we do.
-                assert not any(s.psid == psid for s in active), psid
-            active.extend(batch)
-            seen.extend(batch)
-            await asyncio.sleep(0)
-            for item in batch:
-                active.remove(item)
-                await own.inbox_done(item.id)
-
-    active: list[InboxItem] = []
-    try:
-        await asyncio.gather(*(worker(s) for s in stores for _ in range(2)))
-    finally:
-        for db in others:
-            await db.dispose()
-    assert sorted(_keys(seen)) == sorted(e.event_key for e in events)
-    for c in range(8):
-        mine = [item.event_key for item in seen if item.psid == f"psid{c}"]
-        assert mine == [f"c{c}-{n}" for n in range(5)]
-
-
-async def test_release_returns_claimed_events_without_counting_an_attempt(store: Store) -> None:
-    from datetime import UTC, datetime
-
-    from botperms.store import NewInboxItem
-
-    await store.inbox_add(
-        [
-            NewInboxItem(
-                event_key=f"k{i}", page_id="p", psid="u", kind="message", payload={}, event_time=i
-            )
-            for i in range(3)
-        ]
+async def test_odd_values_from_the_intake_store_on_every_backend(store: Store) -> None:
+    person = {"sender": {"id": "7" * 300}, "recipient": {"id": "page1"}, "timestamp": 2**70}
+    body = (
+        '{"object":"page","entry":[{"id":"page1","messaging":['
+        + '{"sender":{"id":"1"},"recipient":{"id":"page1"},"timestamp":1,'
+        + '"message":{"mid":"m1","text":"\\ud800 lone \\u0000 nul","big":'
+        + str(10**300)
+        + "}},"
+        + str(person).replace("'", '"')
+        + "]}]}"
     )
-    claimed = await store.inbox_claim(datetime.now(UTC), 10)
-    assert [item.event_key for item in claimed] == ["k0", "k1", "k2"]
-    await store.inbox_done(claimed[0].id)
-    await store.inbox_release([claimed[1].id, claimed[2].id])
-    again = await store.inbox_claim(datetime.now(UTC), 10)
-    assert [item.event_key for item in again] == ["k1", "k2"]
-    assert [item.attempts for item in again] == [1, 1]
+    events = read_delivery(body.encode())
+    items = [
+        NewInboxItem(e.key, e.page_id, e.psid, e.kind, e.payload, e.event_time) for e in events
+    ]
+    assert await store.inbox_add(items) == 2
+    stored = {item.kind: item for item in await store.inbox_list()}
+    assert stored["message"].payload["message"]["text"] == "\ufffd lone \ufffd nul"
+    assert stored["message"].payload["message"]["big"] == 10**300
+    assert stored["unknown"].psid is None
 
 
-async def test_many_concurrent_deliveries_all_get_stored(
-    backend_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import asyncio
+async def test_concurrent_deliveries_share_commits_and_all_get_stored(store: Store) -> None:
+    async def flush(batches: object) -> list[None]:
+        assert isinstance(batches, list)
+        await store.inbox_add([item for batch in batches for item in batch])
+        return [None] * len(batches)
 
-    import botperms.store.database as database_module
-    from botperms.store import Database, NewInboxItem, Store, TokenCipher, new_key
-
-    # A short busy timeout: without our own queueing, SQLite writers racing for the lock
-    # would give up (StorageUnavailable) instead of waiting their turn.
-    monkeypatch.setattr(database_module, "SQLITE_BUSY_TIMEOUT_MS", 20)
-    database = Database(backend_url)
-    await database.migrate()
-    store = Store(database, TokenCipher([new_key()]))
-    try:
-
-        async def deliver(n: int) -> int:
-            item = NewInboxItem(
-                event_key=f"c{n}",
-                page_id="p",
-                psid=f"u{n}",
-                kind="message",
-                payload={},
-                event_time=n,
-            )
-            return await store.inbox_add([item])
-
-        added = await asyncio.gather(*(deliver(n) for n in range(60)))
-        assert sum(added) == 60
-        assert await store.inbox_counts() == {"pending": 60}
-    finally:
-        await database.dispose()
+    intake: Batcher[list[NewInboxItem], None] = Batcher("test", flush)
+    await asyncio.gather(*(intake.submit([_event(f"c{n}", f"u{n}", n)]) for n in range(60)))
+    assert await store.inbox_counts() == {"pending": 60}
+    assert intake.flushes < 60  # they were grouped

@@ -20,6 +20,7 @@ TABLES = {
     "link_codes",
     "pending_intents",
     "deletion_requests",
+    "user_profiles",
 }
 
 

@@ -64,6 +64,8 @@ class Runtime:
     ``login_flow`` is ``"web"`` (a web_url login button) or ``"account_link"`` (Messenger's
     account_link button to ``link_url``, plus a web_url button for desktop Messenger).
     ``profile_ttl``: how long a person's cached user profile is used before asking again.
+    ``pages``: the pages this bot answers for (empty: any); events of other pages are kept
+    in the inbox but not handled, since there is no token to answer them with.
     """
 
     graph: GraphClient
@@ -74,6 +76,7 @@ class Runtime:
     login_flow: str = "web"
     link_url: str = ""
     profile_ttl: timedelta = timedelta(hours=24)
+    pages: frozenset[str] = frozenset()
 
 
 class NotGranted(Exception):

@@ -112,6 +112,9 @@ class Dispatcher:
         if page_id is None or psid is None:
             log.debug("event.ignored", kind=event.kind)
             return []
+        if self.runtime.pages and page_id not in self.runtime.pages:
+            log.info("event.foreign_page", page_id=page_id, kind=event.kind)
+            return []
         if item.standby:
             # The thread belongs to another app: the bot may read, never answer by default.
             log.debug("event.standby", kind=event.kind, psid=psid)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,10 +15,21 @@ from typing import Any
 import httpx
 import pytest
 
-from botperms.bot import Bot, Dispatcher, Runtime
+from botperms.bot import Bot, Context, Dispatcher, Runtime
 from botperms.graph import GraphClient
 from botperms.messenger import MessagingEvent
-from botperms.store import Database, GrantRecord, Store, TokenCipher, new_key
+from botperms.store import (
+    Database,
+    Effect,
+    GrantRecord,
+    Handled,
+    InboxItem,
+    Store,
+    TokenCipher,
+    login_failed_event,
+    login_succeeded_event,
+    new_key,
+)
 
 GRAPH_BASE = "https://graph.test/v25.0"
 APP_ID = "1234567890"
@@ -90,12 +102,55 @@ class LinkMaker:
         return f"https://bot.test/auth/start?ticket=t{len(self.calls)}"
 
 
-@dataclass
-class Wakes:
-    count: int = 0
+class Harness:
+    """The dispatcher as the inbox worker drives it: ``handle`` runs one event and commits
+    what it caused with it (``inbox_complete``), so tests read the outcome from the store.
+    ``login_succeeded``/``login_failed`` queue the outcome events the flows layer queues."""
 
-    def __call__(self) -> None:
-        self.count += 1
+    def __init__(self, dispatcher: Dispatcher, store: Store) -> None:
+        self.dispatcher = dispatcher
+        self.store = store
+        self.bot = dispatcher.bot
+        self.runtime = dispatcher.runtime
+        self.last_effects: list[Effect] = []
+
+    async def handle(self, event: MessagingEvent, *, standby: bool = False) -> list[Effect]:
+        item = InboxItem(
+            id=-1,
+            event_key=event.key(),
+            page_id=event.page_id or PAGE_ID,
+            psid=event.psid,
+            kind=event.kind,
+            payload=event.as_dict(),
+            event_time=event.timestamp,
+            attempts=0,
+            standby=standby,
+        )
+        return await self.handle_item(item)
+
+    async def handle_item(self, item: InboxItem) -> list[Effect]:
+        self.last_effects = await self.dispatcher.handle(item)
+        await self.store.inbox_complete([Handled(item.id, self.last_effects)])
+        return self.last_effects
+
+    async def context(self, *args: Any, **kwargs: Any) -> Context:
+        return await self.dispatcher.context(*args, **kwargs)
+
+    async def login_succeeded(self, grant: GrantRecord, requested: tuple[str, ...]) -> None:
+        await self.store.inbox_add([login_succeeded_event(grant, requested)])
+
+    async def login_failed(self, page_id: str, psid: str, reason: str) -> None:
+        key = f"test-{next(_failures)}"
+        await self.store.inbox_add([login_failed_event(page_id, psid, str(reason), attempt=key)])
+
+
+_failures = itertools.count()
+
+
+async def commit(store: Store, ctx: Context) -> None:
+    """Commit what a context staged, as the worker does once its handler returned."""
+    await store.inbox_complete([Handled(-1, list(ctx.effects))])
+    ctx.effects.clear()
 
 
 @pytest.fixture
@@ -132,19 +187,13 @@ def links() -> LinkMaker:
 
 
 @pytest.fixture
-def wakes() -> Wakes:
-    return Wakes()
-
-
-@pytest.fixture
-def runtime(graph: GraphClient, store: Store, links: LinkMaker, wakes: Wakes) -> Runtime:
+def runtime(graph: GraphClient, store: Store, links: LinkMaker) -> Runtime:
     return Runtime(
         graph=graph,
         store=store,
         page_token=PAGE_TOKEN,
         default_scopes=DEFAULT_SCOPES,
         login_links=links,
-        wake_outbox=wakes,
     )
 
 
@@ -154,8 +203,8 @@ def bot() -> Bot:
 
 
 @pytest.fixture
-def dispatcher(bot: Bot, runtime: Runtime) -> Dispatcher:
-    return Dispatcher(bot, runtime)
+def dispatcher(bot: Bot, runtime: Runtime, store: Store) -> Harness:
+    return Harness(Dispatcher(bot, runtime), store)
 
 
 async def grant(
@@ -193,17 +242,17 @@ def postback(payload: str | None, psid: str = "alice") -> MessagingEvent:
     return event(psid, postback={"mid": "p1", "title": "Button", "payload": payload})
 
 
-async def run_inbox(store: Store, dispatcher: Dispatcher, *, rounds: int = 10) -> list[str]:
-    """Handles what is queued in the inbox, as the inbox worker would (events queued while
-    handling, such as replays, in a later round). Returns the handled items' keys."""
+async def run_inbox(store: Store, dispatcher: Harness, *, rounds: int = 10) -> list[str]:
+    """Handles what is queued in the inbox, as the inbox worker would (one event of each
+    conversation at a time; events queued while handling, such as replays, in a later
+    round). Returns the handled items' keys."""
     handled: list[str] = []
     for _ in range(rounds):
-        items = await store.inbox_claim(datetime.now(UTC), 100)
+        items = await store.inbox_pending(datetime.now(UTC), 100)
         if not items:
             return handled
         for item in items:
-            await dispatcher.handle(MessagingEvent.model_validate(item.payload))
-            await store.inbox_done(item.id)
+            await dispatcher.handle_item(item)
             handled.append(item.event_key)
     raise AssertionError("the inbox did not drain")
 

@@ -11,7 +11,7 @@ from botperms.bot import Bot, Context, Dispatcher
 from botperms.bot.context import Handler
 from botperms.messenger import MessagingEvent
 from botperms.store import Store
-from tests.unit.bot.conftest import PAGE_ID, event, grant, postback, text
+from tests.unit.bot.conftest import PAGE_ID, Harness, event, grant, postback, text
 
 
 class Calls:
@@ -377,15 +377,16 @@ async def test_a_login_revoked_before_its_turn_is_not_announced(
     assert seen == []
 
 
-async def handle_queued(store: Store, dispatcher: Dispatcher) -> int:
+async def handle_queued(store: Store, dispatcher: Harness) -> int:
     """Runs what the dispatcher queued in the inbox, as the inbox worker would."""
     from datetime import UTC, datetime
 
-    items = await store.inbox_claim(datetime.now(UTC), 100)
-    for item in items:
-        await dispatcher.handle(MessagingEvent.model_validate(item.payload))
-        await store.inbox_done(item.id)
-    return len(items)
+    handled = 0
+    while items := await store.inbox_pending(datetime.now(UTC), 100):
+        for item in items:
+            await dispatcher.handle_item(item)
+        handled += len(items)
+    return handled
 
 
 async def test_an_expired_grant_is_no_grant_and_is_marked_expired(

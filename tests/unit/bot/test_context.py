@@ -20,7 +20,7 @@ from tests.unit.bot.conftest import (
     USER_TOKEN,
     FakeGraph,
     LinkMaker,
-    Wakes,
+    commit,
     grant,
     graph_error,
     proof,
@@ -31,11 +31,29 @@ from tests.unit.bot.conftest import (
 PROFILE_PATH = ("GET", "/alice")
 
 
+# Contexts made by `alice`, whose staged effects `queued` commits first, as the worker does
+# once a handler has returned.
+_made: list[Context] = []
+
+
+@pytest.fixture(autouse=True)
+def _forget_made() -> None:
+    _made.clear()
+
+
 def alice(runtime: Runtime, *, with_grant: GrantRecord | None = None) -> Context:
-    return Context(runtime, PAGE_ID, "alice", text("hi"), with_grant)
+    ctx = Context(runtime, PAGE_ID, "alice", text("hi"), with_grant)
+    _made.append(ctx)
+    return ctx
+
+
+async def commit_made(store: Store) -> None:
+    while _made:
+        await commit(store, _made.pop(0))
 
 
 async def queued(store: Store) -> list[dict[str, Any]]:
+    await commit_made(store)
     items = await store.outbox_list(status="pending")
     assert all((item.page_id, item.psid) == (PAGE_ID, "alice") for item in items)
     assert all(item.messaging_type == "RESPONSE" for item in items)
@@ -45,13 +63,13 @@ async def queued(store: Store) -> list[dict[str, Any]]:
 # -- reply ---------------------------------------------------------------------------------
 
 
-async def test_reply_queues_the_message_and_wakes_the_outbox(
-    runtime: Runtime, store: Store, wakes: Wakes, facebook: FakeGraph
+async def test_reply_is_staged_and_queued_when_the_event_commits(
+    runtime: Runtime, store: Store, facebook: FakeGraph
 ) -> None:
     ctx = alice(runtime)
     await ctx.reply("Hello!")
+    assert await store.outbox_list() == []  # nothing is queued before the event commits
     assert await queued(store) == [{"text": "Hello!"}]
-    assert wakes.count == 1
     assert facebook.requests == []  # sending is the outbox's job, not the handler's
 
 
@@ -68,7 +86,7 @@ async def test_reply_with_quick_replies(runtime: Runtime, store: Store) -> None:
     ]
 
 
-async def test_reply_with_a_ready_message(runtime: Runtime, store: Store, wakes: Wakes) -> None:
+async def test_reply_with_a_ready_message(runtime: Runtime, store: Store) -> None:
     ctx = alice(runtime)
     await ctx.reply("first")
     await ctx.reply(
@@ -78,16 +96,14 @@ async def test_reply_with_a_ready_message(runtime: Runtime, store: Store, wakes:
         {"text": "first"},
         {"attachment": {"type": "image", "payload": {"url": "https://x.test/a.png"}}},
     ]
-    assert wakes.count == 2
 
 
-async def test_reply_needs_text_or_a_message(runtime: Runtime, store: Store, wakes: Wakes) -> None:
+async def test_reply_needs_text_or_a_message(runtime: Runtime, store: Store) -> None:
     with pytest.raises(ValueError, match="needs text or message"):
         await alice(runtime).reply()
     with pytest.raises(InvalidMessage):
         await alice(runtime).reply("x" * 2001)  # over the Send API's 2000 characters
     assert await queued(store) == []
-    assert wakes.count == 0
 
 
 # -- the login prompt ------------------------------------------------------------------------
@@ -98,7 +114,7 @@ def login_button(url: str, title: str = "Log in with Facebook") -> dict[str, obj
 
 
 async def test_the_login_prompt_is_a_button_template_with_the_persons_name(
-    runtime: Runtime, store: Store, facebook: FakeGraph, links: LinkMaker, wakes: Wakes
+    runtime: Runtime, store: Store, facebook: FakeGraph, links: LinkMaker
 ) -> None:
     facebook.routes[PROFILE_PATH] = httpx.Response(
         200,
@@ -132,7 +148,6 @@ async def test_the_login_prompt_is_a_button_template_with_the_persons_name(
             }
         }
     ]
-    assert wakes.count == 1
     [profile] = facebook.requests
     assert profile.url.params["access_token"] == PAGE_TOKEN
     assert profile.url.params["appsecret_proof"] == proof(PAGE_TOKEN)
@@ -264,6 +279,7 @@ async def test_revoke_forgets_the_token_and_removes_the_permissions_on_facebook(
     ctx = alice(runtime, with_grant=record)
 
     assert await ctx.revoke() is True
+    await commit_made(store)
     assert await store.active_grant(PAGE_ID, "alice") is None
     assert await revoke_reason(store, record.id) == ("revoked", "logout")
     assert ctx.grant is None
@@ -290,6 +306,7 @@ async def test_revoke_still_forgets_the_token_when_facebook_fails(
     facebook.routes[("DELETE", "/me/permissions")] = answer
     ctx = alice(runtime, with_grant=record)
     assert await ctx.revoke(reason="token_invalid") is True
+    await commit_made(store)
     assert await store.active_grant(PAGE_ID, "alice") is None
     assert await revoke_reason(store, record.id) == ("revoked", "token_invalid")
     assert facebook.calls("DELETE", "/me/permissions") != []
@@ -300,6 +317,7 @@ async def test_revoke_can_leave_facebook_alone(
 ) -> None:
     record = await grant(store)
     assert await alice(runtime, with_grant=record).revoke(on_facebook=False) is True
+    await commit_made(store)
     assert await store.active_grant(PAGE_ID, "alice") is None
     assert facebook.requests == []
 
@@ -309,6 +327,7 @@ async def test_revoke_without_a_grant_does_nothing(
 ) -> None:
     await grant(store, "bob")
     assert await alice(runtime).revoke() is False
+    await commit_made(store)
     assert await store.active_grant(PAGE_ID, "bob") is not None
     assert facebook.requests == []
 
@@ -319,6 +338,7 @@ async def test_revoke_also_ends_logins_in_progress_and_the_waiting_request(
     record = await grant(store)
     await waiting_request_and_login_in_progress(store)
     assert await alice(runtime, with_grant=record).revoke(on_facebook=False) is True
+    await commit_made(store)
     assert await store.pending_intent(PAGE_ID, "alice", now=datetime.now(UTC)) is None
     attempt = await store.get_attempt("s1")
     assert attempt is not None
@@ -397,11 +417,10 @@ async def test_reply_checks_messenger_limits_on_templates(runtime: Runtime, stor
 
 
 async def test_typing_is_queued_in_order_with_the_messages(
-    runtime: Runtime, store: Store, wakes: Wakes, facebook: FakeGraph
+    runtime: Runtime, store: Store, facebook: FakeGraph
 ) -> None:
     ctx = alice(runtime)
     await ctx.typing()
     await ctx.reply("done")
     assert await queued(store) == [{"sender_action": "typing_on"}, {"text": "done"}]
-    assert wakes.count == 2
     assert facebook.requests == []

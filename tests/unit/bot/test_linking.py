@@ -3,6 +3,7 @@ and the login prompt of the account_link flow."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from tests.unit.bot.conftest import (
     FakeGraph,
     LinkMaker,
     buttons,
+    commit,
     event,
     grant,
     run_inbox,
@@ -37,9 +39,13 @@ CODE = "authorization-code-for-alice"
 
 @pytest.fixture
 def runtime(runtime: Runtime) -> Runtime:
-    runtime.login_flow = "account_link"
-    runtime.link_url = LINK_URL
-    return runtime
+    return dataclasses.replace(runtime, login_flow="account_link", link_url=LINK_URL)
+
+
+async def prompted(store: Store, ctx: Context, *args: Any, **kwargs: Any) -> None:
+    """The login prompt as a handler sends it: staged, then committed with the event."""
+    await ctx.send_login_prompt(*args, **kwargs)
+    await commit(store, ctx)
 
 
 class Seen:
@@ -175,7 +181,7 @@ async def test_a_code_used_once_is_refused_the_second_time(
 
 
 async def test_unlinked_revokes_cancels_logins_drops_the_request_and_says_goodbye(
-    seen: Seen, bot: Bot, dispatcher: Dispatcher, store: Store, wakes: Any
+    seen: Seen, bot: Bot, dispatcher: Dispatcher, store: Store
 ) -> None:
     await grant(store)
     await waiting_request_and_login_in_progress(store)
@@ -187,7 +193,6 @@ async def test_unlinked_revokes_cancels_logins_drops_the_request_and_says_goodby
         assert attempt is not None
         assert attempt.outcome == "cancelled:unlinked"
     assert await sent(store) == [{"text": bot.prompts.unlinked}]
-    assert wakes.count == 1
     assert seen.linking == [("unlinked", None)]
 
 
@@ -214,8 +219,11 @@ async def test_an_unknown_status_is_ignored(
 async def test_the_prompt_offers_account_linking_and_a_browser_login(
     runtime: Runtime, store: Store, links: LinkMaker
 ) -> None:
-    await Context(runtime, PAGE_ID, "alice", text("hi"), None).send_login_prompt(
-        "Link your account", scopes=["user_likes", "email"]
+    await prompted(
+        store,
+        Context(runtime, PAGE_ID, "alice", text("hi"), None),
+        "Link your account",
+        scopes=["user_likes", "email"],
     )
     [prompt] = await sent(store)
     assert template_text(prompt) == "Link your account"
@@ -234,23 +242,23 @@ async def test_a_linked_person_or_a_re_ask_gets_the_browser_login_only(
     runtime: Runtime, store: Store
 ) -> None:
     record = await grant(store, granted=("public_profile",), declined=("user_likes",))
-    await Context(runtime, PAGE_ID, "alice", None, record).send_login_prompt(scopes=["user_posts"])
-    await Context(runtime, PAGE_ID, "alice", None, None).send_login_prompt(auth_type="rerequest")
+    await prompted(store, Context(runtime, PAGE_ID, "alice", None, record), scopes=["user_posts"])
+    await prompted(store, Context(runtime, PAGE_ID, "alice", None, None), auth_type="rerequest")
     for message in await sent(store):
         assert [b["type"] for b in buttons(message)] == ["web_url"]
 
 
 async def test_the_link_url_keeps_its_own_query(runtime: Runtime, store: Store) -> None:
-    runtime.link_url = "https://bot.test/link/start?page=1"
-    await Context(runtime, PAGE_ID, "alice", None, None).send_login_prompt(scopes=["user_likes"])
+    runtime = dataclasses.replace(runtime, link_url="https://bot.test/link/start?page=1")
+    await prompted(store, Context(runtime, PAGE_ID, "alice", None, None), scopes=["user_likes"])
     [prompt] = await sent(store)
     assert buttons(prompt)[0]["url"] == "https://bot.test/link/start?page=1&scope=user_likes"
 
 
 async def test_the_account_link_flow_needs_a_link_url(runtime: Runtime, store: Store) -> None:
-    runtime.link_url = ""
+    runtime = dataclasses.replace(runtime, link_url="")
     with pytest.raises(ValueError, match="link_url"):
-        await Context(runtime, PAGE_ID, "alice", None, None).send_login_prompt()
+        await prompted(store, Context(runtime, PAGE_ID, "alice", None, None))
     assert await sent(store) == []
 
 
@@ -268,6 +276,8 @@ async def test_unlink_revokes_and_unlinks_on_messenger(
     ctx = Context(runtime, PAGE_ID, "alice", None, record)
     assert await ctx.unlink(on_facebook=False) is True
     assert ctx.grant is None
+    assert await statuses(store) == [("alice", "active")]  # until the event commits
+    await commit(store, ctx)
     assert await statuses(store) == [("alice", "revoked")]
     [call] = facebook.calls("POST", "/me/unlink_accounts")
     assert call.url.params["access_token"] == PAGE_TOKEN

@@ -11,14 +11,14 @@ from sqlalchemy import select
 
 from botperms import Bot, Context, requires
 from botperms.bot import Dispatcher, Runtime
-from botperms.bot.intents import replay_key
 from botperms.bot.requires import requirement_of
 from botperms.graph import InvalidTokenError
 from botperms.messenger import MessagingEvent
-from botperms.store import NewInboxItem, PendingIntentRecord, Store, StoreError
+from botperms.store import NewInboxItem, PendingIntentRecord, Store, StoreError, replay_event
 from botperms.store.models import InboxEvent
 from tests.unit.bot.conftest import (
     PAGE_ID,
+    Harness,
     LinkMaker,
     buttons,
     grant,
@@ -196,7 +196,7 @@ async def test_an_intent_older_than_its_ttl_is_not_replayed(
 ) -> None:
     likes = Likes(bot)
     now = [datetime.now(UTC)]
-    dispatcher = Dispatcher(bot, runtime, clock=lambda: now[0])
+    dispatcher = Harness(Dispatcher(bot, runtime, clock=lambda: now[0]), store)
     await dispatcher.handle(text("likes"))
     now[0] += bot.intent_ttl + timedelta(seconds=1)
     await log_in(store, dispatcher)
@@ -275,7 +275,7 @@ async def test_max_reasks_zero_gives_up_at_the_first_decline(
 ) -> None:
     bot = Bot(max_reasks=0)
     Likes(bot)
-    dispatcher = Dispatcher(bot, runtime)
+    dispatcher = Harness(Dispatcher(bot, runtime), store)
     await dispatcher.handle(text("likes"))
     await log_in(store, dispatcher, granted=("public_profile",), declined=("user_likes",))
     assert (await sent(store))[-1] == {"text": bot.prompts.gave_up}
@@ -425,10 +425,10 @@ async def test_the_replay_key_is_the_same_for_the_same_intent_only(store: Store)
         )
 
     first = await saved("m1")
-    assert replay_key(first) == replay_key(first)
-    assert replay_key(first) != replay_key(await saved("m2"))
+    assert replay_event(first).event_key == replay_event(first).event_key
+    assert replay_event(first).event_key != replay_event(await saved("m2")).event_key
     # The same message asked for again later (after a replay that lost its grant) is a new
     # intent, and its replay must not be mistaken for the earlier one's.
     later = replace(first, created_at=first.created_at + timedelta(milliseconds=5))
-    assert replay_key(later) != replay_key(first)
-    assert len(replay_key(first)) <= 255  # fits the inbox's key column
+    assert replay_event(later).event_key != replay_event(first).event_key
+    assert len(replay_event(first).event_key) <= 255  # fits the inbox's key column

@@ -8,7 +8,6 @@ import pytest
 import structlog
 
 from botperms.config import Settings
-from botperms.graph.transport import AiohttpTransport
 from botperms.graph.client import BoundGraph, GraphClient
 from botperms.graph.errors import (
     GraphError,
@@ -17,6 +16,7 @@ from botperms.graph.errors import (
     RateLimitedError,
     TransientError,
 )
+from botperms.graph.transport import AiohttpTransport
 
 from .conftest import APP_ID, APP_SECRET, GRAPH_BASE, Recorder
 

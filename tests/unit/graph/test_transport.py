@@ -73,7 +73,8 @@ async def test_refused_connection_is_not_sent() -> None:
     try:
         with pytest.raises(TransportFailure) as caught:
             await transport.request("POST", f"http://127.0.0.1:{port}/x", [], None, 2.0)
-        assert caught.value.not_sent and not caught.value.timed_out
+        assert caught.value.not_sent
+        assert not caught.value.timed_out
         assert "127.0.0.1" not in str(caught.value)
     finally:
         await transport.aclose()
@@ -85,6 +86,7 @@ async def test_timeout_is_ambiguous(server: tuple[str, list[bytes]]) -> None:
     try:
         with pytest.raises(TransportFailure) as caught:
             await transport.request("POST", f"{base}/slow", [], {"x": 1}, 0.2)
-        assert caught.value.timed_out and not caught.value.not_sent
+        assert caught.value.timed_out
+        assert not caught.value.not_sent
     finally:
         await transport.aclose()

@@ -1,286 +1,289 @@
-"""InboxWorker: order within a conversation, conversations in parallel, retries, dead letters."""
+"""The inbox worker over a real store and a real dispatcher: order per conversation, effects
+committed with their event (exactly once), retries, dead letters and the first failure's log."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import structlog
 
-from botperms.messenger import MessagingEvent
-from botperms.store import Database, NewInboxItem, Store, TokenCipher
-from botperms.worker.inbox import MAX_ATTEMPTS, InboxWorker
-from tests.unit.worker.conftest import PAGE_ID, inbox_rows, make_due
+from botperms.bot import Bot, Context, Dispatcher, Runtime
+from botperms.graph import GraphClient
+from botperms.logs import configure
+from botperms.store import NewInboxItem, StorageUnavailable, Store
+from botperms.worker import InboxWorker, RetryPolicy
+from tests.unit.worker.conftest import PAGE_ID, PAGE_TOKEN, make_due
 
 
-def message(psid: str, mid: str, ts: int, text: str | None = None) -> dict[str, Any]:
-    return {
+def message(psid: str, text: str, time: int) -> NewInboxItem:
+    payload = {
         "sender": {"id": psid},
         "recipient": {"id": PAGE_ID},
-        "timestamp": ts,
-        "message": {"mid": mid, "text": text or mid},
+        "timestamp": time,
+        "message": {"mid": f"m.{psid}.{time}", "text": text},
     }
+    return NewInboxItem(f"mid:m.{psid}.{time}", PAGE_ID, psid, "message", payload, time)
 
 
-def stored(raw: dict[str, Any]) -> NewInboxItem:
-    """What the webhook stores for one event."""
-    event = MessagingEvent.model_validate(raw)
-    return NewInboxItem(
-        event_key=event.key(),
-        page_id=event.page_id or PAGE_ID,
-        psid=event.psid,
-        kind=event.kind,
-        payload=event.model_dump(mode="json", exclude_none=True, by_alias=True),
-        event_time=event.timestamp,
-    )
-
-
-class Recorder:
-    """A handler that records the mids it saw; `failing` mids raise (a count, or forever)."""
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-        self.events: list[MessagingEvent] = []
-        self.failing: dict[str, int] = {}
-        self.before: dict[str, Callable[[], Any]] = {}
-
-    async def __call__(self, event: MessagingEvent) -> None:
-        assert event.message is not None
-        mid = event.message.mid
-        self.seen.append(mid)
-        self.events.append(event)
-        if mid in self.before:
-            await self.before[mid]()
-        left = self.failing.get(mid, 0)
-        if left:
-            self.failing[mid] = left - 1
-            raise RuntimeError(f"handler broke on {mid}")
-
-    def of(self, prefix: str) -> list[str]:
-        return [mid for mid in self.seen if mid.startswith(prefix)]
+def links(page_id: str, psid: str, scopes: Any = None, **_: Any) -> str:
+    return "https://bot.test/auth/start?ticket=t"
 
 
 @pytest.fixture
-def handler() -> Recorder:
-    return Recorder()
+def bot() -> Bot:
+    return Bot(name="echo")
 
 
 @pytest.fixture
-def worker(store: Store, handler: Recorder) -> InboxWorker:
-    return InboxWorker(store, handler)
+def dispatcher(bot: Bot, store: Store, graph: GraphClient) -> Dispatcher:
+    runtime = Runtime(
+        graph=graph,
+        store=store,
+        page_token=PAGE_TOKEN,
+        default_scopes=("user_likes",),
+        login_links=links,
+    )
+    return Dispatcher(bot, runtime)
 
 
-async def row_by_key(db: Database, mid: str) -> Any:
-    [row] = [row for row in (await inbox_rows(db)).values() if row.event_key == f"mid:{mid}"]
-    return row
+def make_worker(store: Store, dispatcher: Dispatcher, **options: Any) -> InboxWorker:
+    options.setdefault("policy", RetryPolicy(max_attempts=3, base_delay=0.001))
+    return InboxWorker(store, dispatcher, **options)
 
 
-async def test_each_event_is_handled_once_and_marked_done(
-    store: Store, worker: InboxWorker, handler: Recorder, database: Database
+@pytest.fixture
+def worker(store: Store, dispatcher: Dispatcher) -> InboxWorker:
+    return make_worker(store, dispatcher)
+
+
+async def drain(worker: InboxWorker, store: Store, passes: int = 200) -> None:
+    """Passes (retries made due in between) until nothing is left to handle."""
+    for _ in range(passes):
+        await make_due(store.db)
+        started = await worker.run_once()
+        await worker.drain()
+        if not started and not await store.inbox_pending(datetime.now(UTC), 1):
+            return
+    raise AssertionError("the inbox did not drain")
+
+
+async def replies(store: Store) -> list[tuple[str, str]]:
+    return [(item.psid, item.payload.get("text", "")) for item in await store.outbox_list()]
+
+
+async def test_each_event_is_answered_once_in_order(
+    bot: Bot, store: Store, worker: InboxWorker
 ) -> None:
-    raw = message("alice", "a1", 1000, text="hello")
-    assert await store.inbox_add([stored(raw)]) == 1
-    assert await store.inbox_add([stored(raw)]) == 0  # a redelivery is recognised
+    @bot.on_message()
+    async def echo(ctx: Context) -> None:
+        await ctx.reply(f"echo {ctx.text}")
 
-    assert await worker.run_once() is True
-    assert await worker.run_once() is False
-    [event] = handler.events
-    assert (event.psid, event.page_id, event.kind) == ("alice", PAGE_ID, "message")
-    assert event.message is not None
-    assert event.message.text == "hello"
-    row = await row_by_key(database, "a1")
-    assert (row.status, row.attempts, row.last_error) == ("done", 1, None)
-    assert row.processed_at is not None
+    await store.inbox_add([message("a", "1", 1), message("b", "x", 2), message("a", "2", 3)])
+    await drain(worker, store)
+    assert await replies(store) == [("a", "echo 1"), ("b", "echo x"), ("a", "echo 2")]
+    assert await store.inbox_counts() == {"done": 3}
 
 
-async def test_a_conversation_is_handled_in_event_order_one_at_a_time(
-    store: Store, worker: InboxWorker, handler: Recorder
+async def test_a_handler_that_fails_after_replying_sends_exactly_one_reply(
+    bot: Bot, store: Store, worker: InboxWorker
 ) -> None:
-    # Stored out of order: the event time decides, not the arrival.
-    await store.inbox_add([stored(message("alice", "a3", 3000))])
-    await store.inbox_add(
-        [stored(message("alice", "a1", 1000)), stored(message("bob", "b1", 1500))]
-    )
-    await store.inbox_add([stored(message("alice", "a2", 2000))])
-    log: list[str] = []
-    bob_done = asyncio.Event()
+    tries: list[str] = []
 
-    async def a1_waits_for_bob() -> None:
-        log.append("a1 waiting")
-        await bob_done.wait()
-        log.append("a1 resumed")
+    @bot.on_message()
+    async def flaky(ctx: Context) -> None:
+        await ctx.reply("the only reply")
+        tries.append(ctx.text or "")
+        if len(tries) == 1:
+            raise ConnectionError("Graph went away mid-handler")
 
-    async def b1_runs() -> None:
-        log.append("b1")
-        bob_done.set()
-
-    handler.before = {"a1": a1_waits_for_bob, "b1": b1_runs}
-    async with asyncio.timeout(5):  # a guard against a hang, not a wait
-        assert await worker.run_once() is True
-    assert handler.of("a") == ["a1", "a2", "a3"]
-    # While a1 was parked, Bob ran and Alice's later events did not start.
-    assert log == ["a1 waiting", "b1", "a1 resumed"]
-    assert handler.seen.index("a2") > handler.seen.index("b1")
+    await store.inbox_add([message("a", "hi", 1)])
+    await drain(worker, store)
+    assert tries == ["hi", "hi"]
+    assert await replies(store) == [("a", "the only reply")]
 
 
-async def test_conversations_are_handled_concurrently(
-    store: Store, worker: InboxWorker, handler: Recorder
+async def test_one_that_always_fails_sends_nothing_and_later_events_still_run(
+    bot: Bot, store: Store, worker: InboxWorker
 ) -> None:
-    # Each handler waits for the other to have started: handled one after the other, this
-    # would never finish.
-    alice_started, bob_started = asyncio.Event(), asyncio.Event()
+    @bot.on_message(text="boom")
+    async def broken(ctx: Context) -> None:
+        await ctx.reply("never sent")
+        raise TimeoutError("always")
 
-    async def alice() -> None:
-        alice_started.set()
-        await bob_started.wait()
+    @bot.on_message()
+    async def fine(ctx: Context) -> None:
+        await ctx.reply(f"ok {ctx.text}")
 
-    async def bob() -> None:
-        bob_started.set()
-        await alice_started.wait()
-
-    handler.before = {"a1": alice, "b1": bob}
-    await store.inbox_add(
-        [stored(message("alice", "a1", 1000)), stored(message("bob", "b1", 1001))]
-    )
-    async with asyncio.timeout(5):
-        assert await worker.run_once() is True
-    assert sorted(handler.seen) == ["a1", "b1"]
+    await store.inbox_add([message("a", "boom", 1), message("a", "after", 2)])
+    await drain(worker, store)
+    assert await replies(store) == [("a", "ok after")]
+    [dead] = await store.inbox_list(status="failed")
+    assert (dead.attempts, dead.last_error) == (3, "TimeoutError: always")
 
 
-async def test_a_failing_event_is_retried_later_and_holds_its_conversation_back(
-    store: Store, worker: InboxWorker, handler: Recorder, database: Database
+async def test_a_programming_error_is_dead_lettered_at_once_with_its_traceback(
+    bot: Bot, store: Store, worker: InboxWorker, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    handler.failing = {"a1": 1}
-    events = [
-        message("alice", "a1", 1000),
-        message("alice", "a2", 2000),
-        message("bob", "b1", 1500),
-        message("bob", "b2", 2500),
-    ]
-    await store.inbox_add([stored(raw) for raw in events])
-    before = datetime.now(UTC)
+    configure("INFO")
+    tries: list[int] = []
 
-    await worker.run_once()
-    assert handler.of("a") == ["a1"]
-    assert handler.of("b") == ["b1", "b2"]
-    failed = await row_by_key(database, "a1")
-    assert (failed.status, failed.attempts) == ("pending", 1)
-    assert failed.last_error == "RuntimeError: handler broke on a1"
-    assert failed.retry_at is not None
-    assert before + timedelta(seconds=0.5) <= failed.retry_at
-    assert failed.retry_at <= datetime.now(UTC) + timedelta(seconds=1)
-    held = await row_by_key(database, "a2")
-    assert (held.status, held.attempts) == ("pending", 0)  # released, not counted as a try
+    @bot.on_message()
+    async def typo(ctx: Context) -> None:
+        tries.append(1)
+        ctx.reply_to_everyone()  # type: ignore[attr-defined]
 
-    assert await worker.run_once() is False  # a1 not due yet, and a2 waits behind it
-    assert handler.of("a") == ["a1"]
-
-    await make_due(database)
-    await worker.run_once()
-    assert handler.of("a") == ["a1", "a1", "a2"]
-    rows = {row.event_key: row for row in (await inbox_rows(database)).values()}
-    assert {key: row.status for key, row in rows.items()} == dict.fromkeys(
-        ["mid:a1", "mid:a2", "mid:b1", "mid:b2"], "done"
-    )
-    assert (rows["mid:a1"].attempts, rows["mid:a2"].attempts) == (2, 1)
+    await store.inbox_add([message("a", "hi", 1)])
+    await drain(worker, store)
+    assert tries == [1]  # not retried: the same code fails the same way every time
+    output = capsys.readouterr().err
+    assert "inbox.dead" in output
+    assert "test_inbox.test_a_programming_error_is_dead_lettered_at_once" in output
+    assert "Traceback" in output
+    assert "reply_to_everyone" in output
+    structlog.reset_defaults()
+    logging.getLogger().handlers.clear()
 
 
-async def test_after_max_attempts_an_event_is_dead_lettered_and_the_conversation_moves_on(
-    store: Store, worker: InboxWorker, handler: Recorder, database: Database
+async def test_the_first_passing_failure_shows_its_traceback_then_retries_quietly(
+    bot: Bot, store: Store, worker: InboxWorker, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    handler.failing = {"a1": MAX_ATTEMPTS + 10}
-    await store.inbox_add(
-        [stored(message("alice", "a1", 1000)), stored(message("alice", "a2", 2000))]
-    )
-    for attempt in range(1, MAX_ATTEMPTS):
-        await worker.run_once()
-        row = await row_by_key(database, "a1")
-        assert (row.status, row.attempts) == ("pending", attempt)
-        assert "a2" not in handler.seen
-        await make_due(database)
+    configure("INFO")
 
-    await worker.run_once()
-    dead = await row_by_key(database, "a1")
-    assert (dead.status, dead.attempts) == ("failed", MAX_ATTEMPTS)
-    assert dead.last_error == "RuntimeError: handler broke on a1"
-    assert dead.retry_at is None
-    assert handler.seen == ["a1"] * MAX_ATTEMPTS + ["a2"]  # a2 went on in the same pass
-    assert (await row_by_key(database, "a2")).status == "done"
+    @bot.on_message()
+    async def down(ctx: Context) -> None:
+        raise ConnectionError("graph down")
 
-    await make_due(database)
-    assert await worker.run_once() is False  # a dead letter is never picked up again
+    await store.inbox_add([message("a", "hi", 1)])
+    await drain(worker, store)
+    output = capsys.readouterr().err
+    assert output.count("Traceback") == 2  # the first failure and the dead letter
+    assert "inbox.failed" in output
+    assert "inbox.retry" in output
+    assert "inbox.dead" in output
+    assert "handler=tests.unit.worker.test_inbox" in output
+    structlog.reset_defaults()
 
 
-async def test_a_payload_that_no_longer_validates_is_retried_then_dead_lettered(
-    store: Store, worker: InboxWorker, handler: Recorder, database: Database
+async def test_strict_order_holds_the_conversation_while_a_retry_waits(
+    bot: Bot, store: Store, dispatcher: Dispatcher
 ) -> None:
-    broken = NewInboxItem(
-        event_key="sha256:broken",
-        page_id=PAGE_ID,
-        psid="alice",
-        kind="message",
-        payload={"sender": {"id": "alice"}, "recipient": {"id": PAGE_ID}},  # no timestamp
-        event_time=1000,
+    failed = []
+
+    @bot.on_message()
+    async def first_fails(ctx: Context) -> None:
+        if ctx.text == "1" and not failed:
+            failed.append(1)
+            raise ConnectionError("once")
+        await ctx.reply(ctx.text or "")
+
+    strict = make_worker(store, dispatcher, policy=RetryPolicy(base_delay=60))
+    await store.inbox_add([message("a", "1", 1), message("a", "2", 2)])
+    await strict.run_once()
+    await strict.drain()
+    await strict.run_once()  # "1" waits a minute for its retry, and "2" waits behind it
+    await strict.drain()
+    assert await replies(store) == []
+
+
+async def test_without_strict_order_later_events_go_ahead(
+    bot: Bot, store: Store, dispatcher: Dispatcher
+) -> None:
+    failed = []
+
+    @bot.on_message()
+    async def first_fails(ctx: Context) -> None:
+        if ctx.text == "1" and not failed:
+            failed.append(1)
+            raise ConnectionError("once")
+        await ctx.reply(ctx.text or "")
+
+    relaxed = make_worker(store, dispatcher, policy=RetryPolicy(base_delay=60, strict_order=False))
+    await store.inbox_add([message("a", "1", 1), message("a", "2", 2)])
+    await relaxed.run_once()
+    await relaxed.drain()
+    await relaxed.run_once()  # "2" goes ahead of the "1" waiting for its retry
+    await relaxed.drain()
+    assert await replies(store) == [("a", "2")]
+    await drain(relaxed, store)
+    assert await replies(store) == [("a", "2"), ("a", "1")]
+
+
+async def test_a_commit_that_fails_keeps_nothing_and_the_event_runs_again(
+    bot: Bot, store: Store, worker: InboxWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs: list[str] = []
+
+    @bot.on_message()
+    async def echo(ctx: Context) -> None:
+        runs.append(ctx.text or "")
+        await ctx.reply("once")
+
+    original = store.inbox_complete
+    failures = [StorageUnavailable("database or disk is full")]
+
+    async def full_disk_once(outcomes: Any) -> None:
+        if failures:
+            raise failures.pop()
+        await original(outcomes)
+
+    monkeypatch.setattr(store, "inbox_complete", full_disk_once)
+    monkeypatch.setattr(asyncio, "sleep", _no_sleep)
+    await store.inbox_add([message("a", "hi", 1)])
+    await drain(worker, store)
+    assert runs == ["hi", "hi"]
+    assert await replies(store) == [("a", "once")]
+
+
+_real_sleep = asyncio.sleep
+
+
+async def _no_sleep(seconds: float, result: Any = None) -> Any:
+    return await _real_sleep(0, result)
+
+
+async def test_fifty_conversations_of_forty_interleaved_messages_keep_their_order(
+    bot: Bot, store: Store, worker: InboxWorker
+) -> None:
+    @bot.on_message()
+    async def echo(ctx: Context) -> None:
+        await asyncio.sleep(0)  # let other conversations interleave
+        await ctx.reply(ctx.text or "")
+
+    items = [message(f"p{c}", str(n), n * 50 + c) for n in range(40) for c in range(50)]
+    await store.inbox_add(items)
+    await drain(worker, store)
+    sent: dict[str, list[str]] = {}
+    for psid, text in await replies(store):
+        sent.setdefault(psid, []).append(text)
+    assert len(sent) == 50
+    assert all(texts == [str(n) for n in range(40)] for texts in sent.values())
+
+
+async def test_standby_events_are_read_but_never_answered(
+    bot: Bot, store: Store, worker: InboxWorker
+) -> None:
+    @bot.on_message()
+    async def echo(ctx: Context) -> None:
+        await ctx.reply("should not go out")
+
+    item = message("a", "to the human agent", 1)
+    await store.inbox_add([NewInboxItem(*vars_of(item)[:-1], standby=True)])
+    await drain(worker, store)
+    assert await replies(store) == []
+    assert await store.inbox_counts() == {"done": 1}
+
+
+def vars_of(item: NewInboxItem) -> tuple[Any, ...]:
+    return (
+        item.event_key,
+        item.page_id,
+        item.psid,
+        item.kind,
+        item.payload,
+        item.event_time,
+        item.standby,
     )
-    await store.inbox_add([broken, stored(message("alice", "a2", 2000))])
-    await store.inbox_add([stored(message("bob", "b1", 1500))])
-
-    await worker.run_once()  # must not raise
-    assert handler.seen == ["b1"]
-    rows = {row.event_key: row for row in (await inbox_rows(database)).values()}
-    bad = rows["sha256:broken"]
-    assert (bad.status, bad.attempts) == ("pending", 1)
-    assert bad.last_error is not None
-    assert bad.last_error.startswith("ValidationError:")
-    assert "timestamp" in bad.last_error
-
-    for _ in range(MAX_ATTEMPTS - 1):
-        await make_due(database)
-        await worker.run_once()
-    rows = {row.event_key: row for row in (await inbox_rows(database)).values()}
-    assert (rows["sha256:broken"].status, rows["sha256:broken"].attempts) == (
-        "failed",
-        MAX_ATTEMPTS,
-    )
-    assert rows["mid:a2"].status == "done"
-    assert handler.seen == ["b1", "a2"]
-
-
-async def test_a_restart_loses_nothing(db_url: str, cipher: TokenCipher, handler: Recorder) -> None:
-    first_db = Database(db_url)
-    await first_db.migrate()
-    first = Store(first_db, cipher)
-    handler.failing = {"c1": 1}
-    await first.inbox_add(
-        [stored(message("carol", "c1", 500)), stored(message("carol", "c2", 600))]
-    )
-    await InboxWorker(first, handler).run_once()  # c1 fails and waits for its retry
-    await first.inbox_add(
-        [stored(message("alice", "a1", 1000)), stored(message("alice", "a2", 2000))]
-    )
-    await first.inbox_add([stored(message("bob", "b1", 1500))])
-    # A crash in the middle of a pass: claimed, never finished.
-    claimed = await first.inbox_claim(datetime.now(UTC), 2)
-    assert [item.event_key for item in claimed] == ["mid:a1", "mid:b1"]
-    await first_db.dispose()
-
-    second_db = Database(db_url)
-    await second_db.migrate()
-    try:
-        second = Store(second_db, cipher)
-        assert await second.inbox_recover() == 2  # what Services.start does
-        worker = InboxWorker(second, handler)
-        await make_due(second_db)
-        for _ in range(10):
-            if not await worker.run_once():
-                break
-        statuses = {row.event_key: row.status for row in (await inbox_rows(second_db)).values()}
-    finally:
-        await second_db.dispose()
-    assert set(statuses.values()) == {"done"}
-    assert len(statuses) == 5
-    assert handler.of("a") == ["a1", "a2"]
-    assert handler.of("c") == ["c1", "c1", "c2"]
-    assert handler.of("b") == ["b1"]
