@@ -11,6 +11,7 @@ a crash every event whose outcome did not commit is simply still pending.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,10 @@ PROGRAMMING_ERRORS: tuple[type[BaseException], ...] = (
     NotImplementedError,
     NotGranted,
 )
+
+
+# More than can commit while one read of the pending events is under way.
+RECENT_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,11 @@ class InboxWorker:
         self._on_sends = on_sends
         self._clock = clock
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
+        # Ids of events whose outcome committed lately. A read that began before such a
+        # commit can still return the event as pending after its conversation was released;
+        # without this it would be handled twice.
+        self._recent: deque[int] = deque(maxlen=RECENT_LIMIT)
+        self._recent_ids: set[int] = set()
         self.completions: Batcher[EventOutcome, None] = Batcher(
             "inbox_complete", self._commit, max_batch=500
         )
@@ -111,6 +121,7 @@ class InboxWorker:
             exclude=self._in_flight.keys(),
             strict_order=self.policy.strict_order,
         )
+        items = [item for item in items if item.id not in self._recent_ids]
         if not items:
             return False
         people = [(item.page_id, item.psid) for item in items if item.psid is not None]
@@ -132,6 +143,10 @@ class InboxWorker:
                 log.error("inbox.commit_failed", item_id=item.id, error=str(exc))
                 await asyncio.sleep(1.0)
                 return
+            if isinstance(outcome, Handled) or outcome.retry_at is None:
+                # Done or dead: never to be taken again. (A retried event is taken again
+                # anyway; a stale read can at worst retry it a little early.)
+                self._remember(item.id)
             if isinstance(outcome, Handled):
                 INBOX.labels("done").inc()
                 if any(isinstance(effect, Send) for effect in outcome.effects):
@@ -141,6 +156,12 @@ class InboxWorker:
         finally:
             self._in_flight.pop(item.conversation, None)
             self.loop.wake()
+
+    def _remember(self, item_id: int) -> None:
+        if len(self._recent) == self._recent.maxlen:
+            self._recent_ids.discard(self._recent[0])
+        self._recent.append(item_id)
+        self._recent_ids.add(item_id)
 
     async def _handle(self, item: InboxItem, grant: GrantRecord | None) -> EventOutcome:
         try:

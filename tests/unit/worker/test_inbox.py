@@ -287,3 +287,34 @@ def vars_of(item: NewInboxItem) -> tuple[Any, ...]:
         item.event_time,
         item.standby,
     )
+
+
+async def test_a_read_that_saw_an_event_before_its_commit_does_not_handle_it_again(
+    bot: Bot, store: Store, worker: InboxWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pending events are read outside the completions' transaction: a read that began
+    # before an outcome committed can come back after the conversation was released, still
+    # showing the event as pending (seen under load in the benchmark as doubled replies).
+    runs: list[str] = []
+
+    @bot.on_message()
+    async def echo(ctx: Context) -> None:
+        runs.append(ctx.text or "")
+        await ctx.reply(ctx.text or "")
+
+    await store.inbox_add([message("a", "once", 1)])
+    stale = await store.inbox_pending(datetime.now(UTC), 10)
+    original = store.inbox_pending
+    reads = [stale]
+
+    async def slow_read(*args: Any, **kwargs: Any) -> Any:
+        fresh = await original(*args, **kwargs)
+        return reads.pop() if reads else fresh
+
+    assert await worker.run_once() is True
+    await worker.drain()
+    monkeypatch.setattr(store, "inbox_pending", slow_read)
+    await worker.run_once()
+    await worker.drain()
+    assert runs == ["once"]
+    assert await replies(store) == [("a", "once")]
