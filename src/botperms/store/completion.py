@@ -56,14 +56,15 @@ class CompletionRepository(
                         sends = []
                         await self._apply(tx, effect)
             await self._outbox_insert(tx, sends)
+            connection = await tx.connection()
             if handled:
-                await tx.execute(
+                await connection.execute(
                     update(table)
                     .where(table.c.id.in_([o.item_id for o in handled]))
                     .values(status="done", processed_at=now, retry_at=None)
                 )
             if failed:
-                await tx.execute(
+                await connection.execute(
                     update(table)
                     .where(table.c.id == bindparam("b_id"))
                     .values(

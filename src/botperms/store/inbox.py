@@ -12,9 +12,9 @@ import json
 import time
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botperms.config import INTERNAL_FIELD
@@ -117,14 +117,19 @@ class InboxRepository(Repository):
             }
             for item in items
         ]
-        statement = (
-            self._insert(InboxEvent)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["page_id", "event_key"])
+        # One executemany of a cached statement (Core, not the ORM: this is the webhook's path).
+        statement = self._insert(InboxEvent).on_conflict_do_nothing(
+            index_elements=["page_id", "event_key"]
         )
         async with self._tx(session) as tx:
-            result = await tx.execute(statement)
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            connection = await tx.connection()
+            if self._db.is_sqlite or len(rows) == 1:
+                # SQLite's executemany sums the rows it inserted into rowcount.
+                result = await connection.execute(statement, rows if len(rows) > 1 else rows[0])
+            else:
+                # asyncpg's executemany reports no count: one multi-row statement instead.
+                result = await connection.execute(statement.values(rows))
+            return int(result.rowcount)
 
     async def inbox_pending(
         self,
@@ -143,13 +148,19 @@ class InboxRepository(Repository):
         if limit <= 0:
             return []
         when = aware(now)
-        due = or_(InboxEvent.retry_at.is_(None), InboxEvent.retry_at <= when)
-        conversation = func.coalesce(InboxEvent.psid, "")
+        table = cast(Table, InboxEvent.__table__)
+        column = table.c
+        due = or_(column.retry_at.is_(None), column.retry_at <= when)
         rank = func.row_number().over(
-            partition_by=(InboxEvent.page_id, conversation),
-            order_by=(InboxEvent.event_time, InboxEvent.id),
+            partition_by=(column.page_id, func.coalesce(column.psid, "")),
+            order_by=(column.event_time, column.id),
         )
-        pending = select(InboxEvent, rank.label("rank")).where(InboxEvent.status == "pending")
+        # Core, not ORM entities: this runs on every wake of the worker. Candidates first (ids
+        # and conversations only), then the payloads of those taken.
+        pending = select(
+            column.id, column.page_id, column.psid, column.event_time, column.retry_at,
+            rank.label("rank"),
+        ).where(column.status == "pending")  # fmt: skip
         if not strict_order:
             pending = pending.where(due)
         ranked = pending.subquery()
@@ -158,11 +169,20 @@ class InboxRepository(Repository):
             query = query.where(or_(ranked.c.retry_at.is_(None), ranked.c.retry_at <= when))
         query = query.order_by(ranked.c.event_time, ranked.c.id).limit(limit + len(exclude))
         async with self._db.read() as tx:
-            rows = (await tx.execute(query)).all()
+            connection = await tx.connection()
+            candidates = (await connection.execute(query)).all()
+            chosen = [
+                row.id
+                for row in candidates
+                if conversation_of(row.page_id, row.psid) not in exclude
+            ][:limit]
+            if not chosen:
+                return []
+            full = select(table).where(column.id.in_(chosen), column.status == "pending")
+            rows = list((await connection.execute(full)).all())
+        rows.sort(key=lambda row: (row.event_time, row.id))
         items: list[InboxItem] = []
         for row in rows:
-            if conversation_of(row.page_id, row.psid) in exclude:
-                continue
             items.append(
                 InboxItem(
                     id=row.id,
@@ -178,8 +198,6 @@ class InboxRepository(Repository):
                     last_error=row.last_error,
                 )
             )
-            if len(items) == limit:
-                break
         return items
 
     async def inbox_recover(self, *, session: AsyncSession | None = None) -> int:

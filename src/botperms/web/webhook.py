@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from botperms.messenger import InvalidPayload, verify_signature
 from botperms.messenger.intake import read_delivery
@@ -108,6 +109,18 @@ async def receive(request: Request) -> Response:
     WEBHOOK_REQUESTS.labels("accepted").inc()
     log.debug("webhook.accepted", events=len(items))
     return PlainTextResponse("EVENT_RECEIVED")
+
+
+async def endpoint(scope: Scope, receive_: Receive, send: Send) -> None:
+    """``receive`` as a bare ASGI endpoint (the app's shortcut for webhook POSTs)."""
+    try:
+        response = await receive(Request(scope, receive_))
+    except Exception:
+        # A bug of ours, not a bad delivery: Facebook redelivers, and the log says why.
+        log.exception("webhook.failed")
+        response = PlainTextResponse("internal error", status_code=500)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    await response(scope, receive_, send)
 
 
 def _keys(payload: dict[str, Any]) -> list[str]:
