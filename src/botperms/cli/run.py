@@ -56,6 +56,14 @@ def serve(
         command += ["--host", host, "--port", str(port)]
         command += ["--log-level", log_level] if log_level else []
         _reload_forever(command, [_watched(target)], [])
+    if not reload and settings.database_url.startswith("sqlite"):
+        from botperms.worker.process_lock import AlreadyRunning, check_database_free
+
+        try:
+            check_database_free(settings.database_url)
+        except AlreadyRunning as exc:
+            console.print(f"[bold red]botperms cannot start:[/] {exc}", soft_wrap=True)
+            raise typer.Exit(1) from None
     configure(log_level or settings.log_level)
     bot = load_bot(target)
     # uvicorn plus deadlines for slow clients and a connection cap (botperms.web.server).

@@ -51,3 +51,12 @@ class ProcessLock:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def check_database_free(url: str) -> None:
+    """Raise :class:`AlreadyRunning` now if another process holds ``url``'s lock, so a
+    command can say so in one line before it starts serving (the lock itself is taken at
+    start-up, by the composition root)."""
+    lock = ProcessLock.for_database(url)
+    lock.acquire()
+    lock.release()

@@ -1,0 +1,243 @@
+"""``kill -9`` during a burst, as real processes: ``botperms serve`` with an echo bot on SQLite,
+an instant Send API that counts every reply, and a client that redelivers what was not
+acknowledged, as Facebook does.
+
+Every acknowledged message gets exactly one reply, in order per person, except the measured
+window: a message whose Send API call was in flight when the process died ("sending" in the
+outbox) is sent again after the restart, and may then show twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from tests.e2e.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "crash-app-secret"
+PAGE = "222"
+PEOPLE = 50
+BURST = 2000
+
+
+@dataclass
+class SendAPI:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def stats(self) -> dict[str, Any]:
+        data: dict[str, Any] = httpx.get(f"{self.url}/_stats", timeout=5).json()
+        return data
+
+
+@pytest.fixture
+def send_api() -> Iterator[SendAPI]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "fake_send_api.py"), "--port", str(port)]
+    )
+    api = SendAPI(f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            api.stats()
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "the Send API did not start"
+            time.sleep(0.05)
+    yield api
+    process.kill()
+    process.wait()
+
+
+class Bot:
+    """``botperms serve`` as a child process that can be killed and started again."""
+
+    def __init__(self, tmp_path: Path, send_api: SendAPI) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database = tmp_path / "botperms.db"
+        self.log = (tmp_path / "bot.log").open("ab")
+        self.env = {
+            **os.environ,
+            "BOTPERMS_APP_ID": "1000000000000001",
+            "BOTPERMS_APP_SECRET": SECRET,
+            "BOTPERMS_VERIFY_TOKEN": "crash",
+            "BOTPERMS_PAGE_ID": PAGE,
+            "BOTPERMS_PAGE_TOKEN": "EAAcrashpagetoken000",
+            "BOTPERMS_PUBLIC_URL": self.url,
+            "BOTPERMS_GRAPH_URL": send_api.url,
+            "BOTPERMS_WWW_URL": send_api.url,
+            "BOTPERMS_DATABASE_URL": f"sqlite+aiosqlite:///{self.database}",
+            "BOTPERMS_TOKEN_KEYS": Fernet.generate_key().decode(),
+            "BOTPERMS_LOG_LEVEL": "WARNING",
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "botperms.cli", "serve", "bench.echo_bot:bot",
+             "--port", str(self.port), "--log-level", "warning"],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.process.poll() is None, "botperms serve exited"
+            try:
+                httpx.get(f"{self.url}/healthz", timeout=1)
+                return
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "botperms serve did not start"
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.database) as db:
+            return db.execute(sql).fetchall()
+
+
+@pytest.fixture
+def bot(tmp_path: Path, send_api: SendAPI) -> Iterator[Bot]:
+    running = Bot(tmp_path, send_api)
+    running.start()
+    yield running
+    running.stop()
+
+
+def delivery(n: int) -> tuple[str, bytes]:
+    psid, seq = str(5000 + n % PEOPLE), n // PEOPLE
+    text = f"{psid}:{seq:04d}"
+    event = {
+        "sender": {"id": psid},
+        "recipient": {"id": PAGE},
+        "timestamp": 1_700_000_000_000 + n,
+        "message": {"mid": f"m.{n}", "text": text},
+    }
+    body = json.dumps({"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": [event]}]})
+    return text, body.encode()
+
+
+async def post_all(url: str, numbers: list[int], acked: set[int], stop: asyncio.Event) -> None:
+    """POST the deliveries 16 at a time; note which were acknowledged. Stops at ``stop``."""
+    queue = list(numbers)
+
+    async def one(client: httpx.AsyncClient) -> None:
+        while queue and not stop.is_set():
+            n = queue.pop(0)
+            _, body = delivery(n)
+            signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            try:
+                answer = await client.post(
+                    f"{url}/webhook",
+                    content=body,
+                    headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+                )
+            except httpx.TransportError:
+                continue  # the process died under us: not acknowledged, redelivered later
+            if answer.status_code == 200:
+                acked.add(n)
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        await asyncio.gather(*(one(client) for _ in range(16)))
+
+
+async def until(check: Any, limit: float, what: str) -> None:
+    deadline = time.monotonic() + limit
+    while not check():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.05)
+
+
+def audit(send_api: SendAPI, bot: Bot, acked: set[int]) -> tuple[int, int]:
+    """Every acknowledged message answered; returns (duplicates, the ambiguous window)."""
+    texts: dict[str, int] = send_api.stats()["texts"]
+    expected = {delivery(n)[0] for n in acked}
+    missing = expected - set(texts)
+    assert not missing, f"{len(missing)} acknowledged messages got no reply"
+    # In order per person: the replies' first appearances follow each person's sequence.
+    by_person: dict[str, list[str]] = {}
+    for text in texts:
+        psid, seq = text.split(":")
+        by_person.setdefault(psid, []).append(seq)
+    for psid, seqs in by_person.items():
+        assert seqs == sorted(seqs), f"replies to {psid} out of order"
+    duplicates = sum(count - 1 for count in texts.values())
+    window = bot.rows("SELECT count(*) FROM outbox WHERE last_error LIKE 'resent after%'")[0][0]
+    return duplicates, window
+
+
+@pytest.mark.parametrize("when", ["ingesting", "sending"])
+async def test_kill_9_during_a_burst_loses_nothing_and_doubles_only_the_window(
+    when: str, bot: Bot, send_api: SendAPI
+) -> None:
+    acked: set[int] = set()
+    stop = asyncio.Event()
+    burst = asyncio.create_task(post_all(bot.url, list(range(BURST)), acked, stop))
+    if when == "ingesting":
+        await until(lambda: len(acked) >= BURST // 3, 60, "no deliveries acknowledged")
+    else:
+        await burst
+        await until(lambda: send_api.stats()["requests"] >= len(acked) // 3, 60, "no replies")
+    bot.kill()
+    stop.set()
+    await burst
+    killed_at = (len(acked), send_api.stats()["requests"])
+    bot.start()
+    # Facebook redelivers what was not acknowledged (and the rest: dedupe keeps it once).
+    await post_all(bot.url, list(range(BURST)), acked, asyncio.Event())
+    assert len(acked) == BURST
+    await until(
+        lambda: (
+            bot.rows("SELECT count(*) FROM outbox WHERE status != 'sent'")[0][0] == 0
+            and bot.rows("SELECT count(*) FROM inbox WHERE status != 'done'")[0][0] == 0
+        ),
+        60,
+        "the backlog did not drain",
+    )
+    duplicates, window = audit(send_api, bot, acked)
+    print(f"kill -9 while {when} at {killed_at}: duplicates={duplicates} window={window}")
+    assert duplicates <= window
+    assert window <= 64  # at most the sends in flight (BOTPERMS_SEND_CONCURRENCY)
+    assert bot.rows("SELECT count(*) FROM inbox")[0][0] == BURST
+
+
+async def test_a_second_embedded_process_on_the_same_database_is_refused(
+    bot: Bot, send_api: SendAPI, tmp_path: Path
+) -> None:
+    second = Bot(tmp_path, send_api)
+    second.env["BOTPERMS_TOKEN_KEYS"] = bot.env["BOTPERMS_TOKEN_KEYS"]
+    second.log.close()
+    result = subprocess.run(
+        [sys.executable, "-m", "botperms.cli", "serve", "bench.echo_bot:bot",
+         "--port", str(second.port)],
+        cwd=ROOT, env=second.env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "another botperms process" in result.stderr
+    assert "Traceback" not in result.stderr
