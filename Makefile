@@ -48,8 +48,11 @@ node-deps: $(NODE_DEPS)
 browser-deps:
 	@sh scripts/ensure-chromium.sh
 
+## bench: the event-pipeline benchmark (wrk from Debian's packages; about 3 minutes): bare ASGI
+## baselines and botperms with an echo bot, side by side in one run. See docs/performance.md.
 bench: setup
-	$(BIN)/python bench/webhook_ingest.py
+	@command -v wrk >/dev/null || { echo "installing Debian's wrk"; apt-get install -y -q wrk >/dev/null; }
+	$(BIN)/python bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/conformance/node_modules

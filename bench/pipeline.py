@@ -65,7 +65,7 @@ def wait_up(url: str, process: subprocess.Popen[bytes], limit: float = 30.0) -> 
         if process.poll() is not None:
             raise RuntimeError(f"{url}: the server exited with {process.returncode}")
         try:
-            urllib.request.urlopen(url, timeout=1).read()  # noqa: S310 - loopback only
+            urllib.request.urlopen(url, timeout=1).read()
             return
         except urllib.error.HTTPError:
             return  # it answers: up
@@ -75,14 +75,14 @@ def wait_up(url: str, process: subprocess.Popen[bytes], limit: float = 30.0) -> 
 
 
 def stats(send_api: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{send_api}/_stats", timeout=5) as answer:  # noqa: S310
+    with urllib.request.urlopen(f"{send_api}/_stats", timeout=5) as answer:
         data: dict[str, Any] = json.loads(answer.read())
         return data
 
 
 def reset(send_api: str) -> None:
-    request = urllib.request.Request(f"{send_api}/_reset", method="POST", data=b"")  # noqa: S310
-    urllib.request.urlopen(request, timeout=5).read()  # noqa: S310
+    request = urllib.request.Request(f"{send_api}/_reset", method="POST", data=b"")
+    urllib.request.urlopen(request, timeout=5).read()
 
 
 def write_deliveries(path: Path, count: int, batch: int, tag: str) -> list[str]:
@@ -157,7 +157,7 @@ def start_target(
             python, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port),
             "--log-level", "warning", "--no-access-log",
         ]  # fmt: skip
-        process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+        process = subprocess.Popen(command, cwd=ROOT, env=env)
         return process, f"http://127.0.0.1:{port}/", None
     database = folder / "botperms.db"
     env.update(
@@ -179,7 +179,7 @@ def start_target(
         python, "-m", "botperms.cli", "serve", "bench.echo_bot:bot", "--port", str(port),
         "--log-level", "warning",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
     return process, f"http://127.0.0.1:{port}/healthz", database
 
 
@@ -207,7 +207,7 @@ def run_one(target: str, batch: int, args: argparse.Namespace, send_api: str) ->
                 "-d", f"{args.seconds}s", "--timeout", "10s", "-s", str(HERE / "webhook.lua"),
                 f"http://127.0.0.1:{port}/webhook", "--", str(deliveries), str(args.threads),
             ]  # fmt: skip
-            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
             at_end = stats(send_api)["requests"]
             drain_start = time.monotonic()
             last, last_change = at_end, drain_start
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     targets = args.only or ["bare-parse", "bare-send", "botperms"]
     send_port = free_port()
     send_api = f"http://127.0.0.1:{send_port}"
-    fake = subprocess.Popen(  # noqa: S603
+    fake = subprocess.Popen(
         [sys.executable, str(HERE / "fake_send_api.py"), "--port", str(send_port)]
     )
     results: list[Result] = []

@@ -40,12 +40,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from botperms.app import create_app
 from botperms.bot import Bot
 from botperms.config import Settings
 from botperms.logs import configure
 from botperms.messenger import sign_body
 from botperms.store import Database, Store, TokenCipher
-from botperms.web import create_app
 
 APP_SECRET = "bench-app-secret"
 PAGE_ID = "222"

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from botperms.app import create_app
 from botperms.config import Settings
 from botperms.examples.likes_bot import bot as example_bot
-from botperms.web import create_app
 from fakebook.app import create_app as create_fakebook
 from fakebook.config import FakebookConfig
 from tests.e2e.servers import ServerThread, free_port

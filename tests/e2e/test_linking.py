@@ -28,6 +28,7 @@ PERSON_TABLES = (
     "login_attempts",
     "inbox",
     "outbox",
+    "user_profiles",
 )
 
 

@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import pytest
 
+from botperms.app import create_app
 from botperms.examples.likes_bot import bot as example_bot
-from botperms.web import create_app
 from fakebook.app import create_app as create_fakebook
 from fakebook.people import seed_people
 from tests.e2e.conftest import Stack, bot_settings, fakebook_config

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import httpx
 
+from botperms.app import create_app
 from botperms.examples.likes_bot import bot as example_bot
-from botperms.web import create_app
 from tests.e2e.conftest import Stack, eventually
 from tests.e2e.person import Person, button_urls
 from tests.e2e.servers import ServerThread
