@@ -91,6 +91,10 @@ def replay_event(intent: PendingIntentRecord) -> NewInboxItem:
     )
 
 
+# How many of the oldest pending events one read looks at (at least).
+CANDIDATE_WINDOW = 2000
+
+
 class InboxRepository(Repository):
     async def inbox_add(
         self, items: Sequence[NewInboxItem], *, session: AsyncSession | None = None
@@ -150,32 +154,38 @@ class InboxRepository(Repository):
         when = aware(now)
         table = cast(Table, InboxEvent.__table__)
         column = table.c
-        due = or_(column.retry_at.is_(None), column.retry_at <= when)
-        rank = func.row_number().over(
-            partition_by=(column.page_id, func.coalesce(column.psid, "")),
-            order_by=(column.event_time, column.id),
+        # The oldest pending events by (event_time, id), a bounded window read from the index:
+        # the first time a conversation shows up in it is its oldest pending event. A scan of
+        # every pending row (a window function) grew with the backlog and stalled the worker.
+        window = (
+            select(column.id, column.page_id, column.psid)
+            .where(column.status == "pending")
+            .where(or_(column.retry_at.is_(None), column.retry_at <= when))
+            .order_by(column.event_time, column.id)
+            .limit(max(CANDIDATE_WINDOW, 4 * (limit + len(exclude))))
         )
-        # Core, not ORM entities: this runs on every wake of the worker. Candidates first (ids
-        # and conversations only), then the payloads of those taken.
-        pending = select(
-            column.id, column.page_id, column.psid, column.event_time, column.retry_at,
-            rank.label("rank"),
-        ).where(column.status == "pending")  # fmt: skip
-        if not strict_order:
-            pending = pending.where(due)
-        ranked = pending.subquery()
-        query = select(ranked).where(ranked.c.rank == 1)
-        if strict_order:
-            query = query.where(or_(ranked.c.retry_at.is_(None), ranked.c.retry_at <= when))
-        query = query.order_by(ranked.c.event_time, ranked.c.id).limit(limit + len(exclude))
+        # Conversations whose oldest event waits for a retry (few; their own index).
+        waiting = (
+            select(column.page_id, func.coalesce(column.psid, ""))
+            .where(column.status == "pending", column.retry_at > when)
+            .distinct()
+        )
         async with self._db.read() as tx:
             connection = await tx.connection()
-            candidates = (await connection.execute(query)).all()
-            chosen = [
-                row.id
-                for row in candidates
-                if conversation_of(row.page_id, row.psid) not in exclude
-            ][:limit]
+            candidates = (await connection.execute(window)).all()
+            held = {(row[0], row[1]) for row in await connection.execute(waiting)}
+            seen: set[tuple[str, str]] = set()
+            chosen: list[int] = []
+            for row in candidates:
+                conversation = conversation_of(row.page_id, row.psid)
+                if conversation in seen:
+                    continue
+                seen.add(conversation)
+                if conversation in exclude or (strict_order and conversation in held):
+                    continue
+                chosen.append(row.id)
+                if len(chosen) == limit:
+                    break
             if not chosen:
                 return []
             full = select(table).where(column.id.in_(chosen), column.status == "pending")

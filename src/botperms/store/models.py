@@ -127,6 +127,7 @@ class InboxEvent(Base):
         UniqueConstraint("page_id", "event_key", name="uq_inbox_page_event"),
         Index("ix_inbox_status_time", "status", "event_time", "id"),
         Index("ix_inbox_conversation", "page_id", "psid"),
+        Index("ix_inbox_status_retry", "status", "retry_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

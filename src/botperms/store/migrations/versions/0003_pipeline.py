@@ -21,6 +21,8 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("standby", sa.Boolean, nullable=False, server_default=sa.false())
         )
+    # Which conversations wait for a retry (read at every pass of the inbox worker).
+    op.create_index("ix_inbox_status_retry", "inbox", ["status", "retry_at"])
     # The claim reads the oldest pending message of each conversation.
     op.create_index("ix_outbox_status_id", "outbox", ["status", "id"])
     op.create_table(
@@ -35,5 +37,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("user_profiles")
     op.drop_index("ix_outbox_status_id", table_name="outbox")
+    op.drop_index("ix_inbox_status_retry", table_name="inbox")
     with op.batch_alter_table("inbox") as batch:
         batch.drop_column("standby")
