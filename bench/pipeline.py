@@ -219,6 +219,11 @@ def run_one(target: str, batch: int, args: argparse.Namespace, send_api: str) ->
                 elif time.monotonic() - last_change > 1.0:
                     break
             result.drain_s = max(0.0, last_change - drain_start) if last != at_end else 0.0
+            if time.monotonic() - drain_start >= args.drain_limit:
+                result.notes.append(
+                    f"still draining after --drain-limit {args.drain_limit:.0f} s: "
+                    "'no reply' counts stored messages not answered yet"
+                )
             result.rss_mb = peak_rss_mb(process.pid)
         finally:
             process.terminate()
@@ -307,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     table = Table(title=f"wrk -c{args.connections} -t{args.threads}, {args.seconds} s per target")
     for column in (
         "target", "events", "ack req/s", "p50 ms", "p99 ms", "replies/s", "drain s", "RSS MB",
-        "messages", "lost", "unacked", "dup",
+        "messages", "no reply", "unacked", "dup",
     ):  # fmt: skip
         table.add_column(column, justify="right")
     for r in results:
@@ -318,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
             str(r.duplicated),
         )  # fmt: skip
     Console(width=200).print(table)
+    for r in results:
+        for note in r.notes:
+            Console().print(f"{r.target}, {r.batch}-event: {note}")
     for batch in batches:
         by = {r.target: r for r in results if r.batch == batch}
         if "botperms" in by and "bare-send" in by and by["bare-send"].replies_per_s:
