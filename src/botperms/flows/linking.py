@@ -43,7 +43,8 @@ def _allowed_host(host: str, allowed: str) -> bool:
 def safe_redirect_uri(raw: str | None, settings: Settings) -> str:
     """``raw`` if it points at Messenger/Facebook (or at WWW_URL, for fakebook); else
     ``FlowError(LINK_REDIRECT_INVALID)``. Never an open redirect."""
-    if not raw or len(raw) > 2048 or any(ch in raw for ch in "\\\r\n\t "):
+    if not raw or len(raw) > 2048 or not raw.isprintable() or any(ch in raw for ch in "\\ "):
+        # isprintable(): no control characters anywhere (CR, LF, tab, NUL, \x0b, \x1f, …).
         raise FlowError(FailureReason.LINK_REDIRECT_INVALID, "missing or malformed redirect_uri")
     try:
         parts = urlsplit(raw)
@@ -58,6 +59,9 @@ def safe_redirect_uri(raw: str | None, settings: Settings) -> str:
         raise FlowError(FailureReason.LINK_REDIRECT_INVALID, "redirect_uri carries credentials")
     if parts.scheme != "https" or port not in (None, 443) or not host:
         raise FlowError(FailureReason.LINK_REDIRECT_INVALID, "redirect_uri is not https")
+    if "" in host.split("."):
+        # ".messenger.com", "a..facebook.com": no browser goes there, and no host of ours is one.
+        raise FlowError(FailureReason.LINK_REDIRECT_INVALID, f"redirect_uri host {host!r}")
     if not any(_allowed_host(host, allowed) for allowed in settings.linking_redirect_hosts):
         raise FlowError(FailureReason.LINK_REDIRECT_INVALID, f"redirect_uri host {host!r}")
     return raw

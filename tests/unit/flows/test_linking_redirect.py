@@ -53,6 +53,12 @@ def test_messenger_and_the_configured_www_are_followed(settings: Settings, uri: 
         "http://localhost:8081/not-the-configured-host",
         "https://www.facebook.com:notaport/",
         "https://" + "a" * 3000 + ".facebook.com/",
+        # Found by the property tests: empty labels and control characters.
+        "https://.messenger.com/",
+        "https://..facebook.com/",
+        "https://evil.com\x0b.messenger.com/",
+        "https://evil.com\x00.facebook.com/x",
+        "https://www.messenger.com/\x1f",
     ],
 )
 def test_anything_else_is_refused(settings: Settings, uri: str | None) -> None:
