@@ -32,6 +32,8 @@ class ProcessLock:
     def acquire(self) -> None:
         if self.path is None:
             return
+        # The database's folder may not exist yet (the store makes it when it opens).
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
