@@ -86,7 +86,7 @@ class App:
             profile_ttl=timedelta(seconds=settings.profile_ttl_seconds),
             pages=frozenset({settings.page_id}),
         )
-        dispatcher = Dispatcher(bot, runtime)
+        dispatcher = Dispatcher(bot, runtime, failure_notice=settings.failure_notice)
         inbox = InboxWorker(
             store,
             dispatcher,

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     send_concurrency: int = Field(default=64, ge=1, le=1_000)
     handler_max_attempts: int = Field(default=5, ge=1, le=100)
     profile_ttl_seconds: int = Field(default=24 * 3600, ge=0)
+    # Tell the person in the chat when the bot gave up on their message and has no on_error
+    # handler of its own (the demo sets it; off by default, as a production bot should say
+    # something better).
+    failure_notice: bool = False
     log_level: str = "INFO"
 
     @field_validator("token_keys", "scopes", "linking_redirect_hosts", mode="before")

@@ -25,6 +25,7 @@ INTERNAL_FIELD = "botperms"
 
 LoginHandler = Callable[[Context, tuple[str, ...]], Awaitable[None]]
 FailureHandler = Callable[[Context, str], Awaitable[None]]
+ErrorHandler = Callable[[Context, BaseException], Awaitable[None]]
 
 
 def _normalized(text: str) -> str:
@@ -59,6 +60,7 @@ class Bot:
     _fallback: Handler | None = field(default=None, repr=False)
     _on_login: list[LoginHandler] = field(default_factory=list, repr=False)
     _on_login_failed: list[FailureHandler] = field(default_factory=list, repr=False)
+    _on_error: list[ErrorHandler] = field(default_factory=list, repr=False)
     _on_account_linking: list[Handler] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -187,6 +189,26 @@ class Bot:
         def register(handler: LoginHandler) -> LoginHandler:
             check_handler(handler, "on_login")
             self._on_login.append(handler)
+            return handler
+
+        return register if handler is None else register(handler)
+
+    @overload
+    def on_error(self, handler: ErrorHandler, /) -> ErrorHandler: ...
+    @overload
+    def on_error(self) -> Callable[[ErrorHandler], ErrorHandler]: ...
+    def on_error(
+        self, handler: ErrorHandler | None = None
+    ) -> ErrorHandler | Callable[[ErrorHandler], ErrorHandler]:
+        """Called as ``handler(ctx, error)`` once, when an event is given up on (dead-lettered)
+        after its handler failed; ``error`` is the last exception. What it sends (an apology,
+        say) commits with the dead letter; the failed handler's own replies never go out. It is
+        not called for events without a person or in standby. An exception inside it is logged
+        and dropped. Several handlers run in the order they were registered."""
+
+        def register(handler: ErrorHandler) -> ErrorHandler:
+            check_handler(handler, "on_error")
+            self._on_error.append(handler)
             return handler
 
         return register if handler is None else register(handler)

@@ -62,10 +62,21 @@ def without_internal(event: MessagingEvent) -> MessagingEvent:
 class Dispatcher:
     """Runs a ``Bot`` against a ``Runtime``: one inbox event in, its effects out."""
 
-    def __init__(self, bot: Bot, runtime: Runtime, *, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        runtime: Runtime,
+        *,
+        clock: Callable[[], datetime] = _now,
+        failure_notice: bool = False,
+    ) -> None:
+        """``failure_notice``: when the bot has no ``on_error`` handler, tell the person in
+        the chat that the bot failed on their message (the demo turns it on, so an author
+        sees a dead letter without reading logs)."""
         self.bot = bot
         self.runtime = runtime
         self.clock = clock
+        self.failure_notice = failure_notice
         self.intents = Intents(bot, runtime, clock)
 
     async def context(
@@ -128,6 +139,29 @@ class Dispatcher:
         ctx = await self.context(page_id, psid, event, grant)
         ctx.replayed = replayed
         await self._run(handler, ctx)
+        return ctx.effects
+
+    async def dead_lettered(self, item: InboxItem, error: BaseException) -> list[Effect]:
+        """What the bot's ``on_error`` handlers send when ``item`` is given up on."""
+        if item.standby or not (self.bot._on_error or self.failure_notice):
+            return []
+        try:
+            event = MessagingEvent.model_validate(item.payload)
+        except ValidationError:
+            return []
+        page_id, psid = event.page_id, event.psid
+        if page_id is None or psid is None:
+            return []
+        ctx = Context(self.runtime, page_id, psid, without_internal(event), None)
+        try:
+            if not self.bot._on_error:
+                kind = f"{type(error).__name__}: {error}"[:300]
+                await ctx.reply(f"⚠️ The bot failed on this message ({kind}).")
+            for handler in self.bot._on_error:
+                await handler(ctx, error)
+        except Exception:
+            log.exception("on_error.failed", item_id=item.id)
+            return []
         return ctx.effects
 
     async def _run(self, handler: Handler, ctx: Context) -> None:

@@ -27,6 +27,7 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
     "on_account_linking": ("ctx",),
     "on_login": ("ctx", "declined"),
     "on_login_failed": ("ctx", "reason"),
+    "on_error": ("ctx", "error"),
 }
 
 

@@ -56,6 +56,8 @@ def demo_settings(
         database_url=f"sqlite+aiosqlite:///{(data_dir / 'botperms.db').resolve()}",
         token_keys=values["token_key"],
         login_flow=login_flow,
+        # A dead-lettered event shows in the simulator: the author sees it without the logs.
+        failure_notice=True,
         _env_file=None,  # the demo ignores a .env meant for production
     )
 

@@ -46,7 +46,9 @@ class CompletionRepository(
         table = cast(Table, InboxEvent.__table__)
         async with self._tx(None) as tx:
             sends: list[Send] = []
-            for outcome in handled:
+            dead = [o for o in failed if o.retry_at is None]
+            caused: list[Handled | Failed] = [*handled, *dead]
+            for outcome in caused:
                 for effect in outcome.effects:
                     if isinstance(effect, Send):
                         sends.append(effect)

@@ -109,11 +109,13 @@ class Handled:
 @dataclass(frozen=True, slots=True)
 class Failed:
     """An event whose handler raised: retry at ``retry_at``, or dead-letter it when None.
-    Nothing it caused is kept."""
+    Nothing the handler caused is kept; ``effects`` are those of the bot's ``on_error``
+    handlers, committed with the dead letter."""
 
     item_id: int
     error: str
     retry_at: datetime | None
+    effects: Sequence[Effect] = field(default_factory=tuple)
 
 
 EventOutcome = Handled | Failed

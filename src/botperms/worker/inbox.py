@@ -181,6 +181,8 @@ class InboxWorker:
             }
             if retry_at is None:
                 log.error("inbox.dead", **fields, exc_info=exc)
+                notice = await self.dispatcher.dead_lettered(item, exc)
+                return Failed(item.id, f"{type(exc).__name__}: {exc}", None, notice)
             elif attempts == 1:
                 # The first failure shows its traceback: that is when the author is watching.
                 log.error("inbox.failed", **fields, retry_at=retry_at.isoformat(), exc_info=exc)

@@ -187,7 +187,7 @@ def test_a_mistyped_decorator_says_which_one_was_meant_at_its_line() -> None:
         (
             "command",
             "Bot has no decorator command; its decorators are fallback, on_account_linking, "
-            "on_login, on_login_failed, on_message, on_postback",
+            "on_error, on_login, on_login_failed, on_message, on_postback",
         ),
     ],
 )

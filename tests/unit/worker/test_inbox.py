@@ -318,3 +318,40 @@ async def test_a_read_that_saw_an_event_before_its_commit_does_not_handle_it_aga
     await worker.drain()
     assert runs == ["once"]
     assert await replies(store) == [("a", "once")]
+
+
+async def test_on_error_runs_once_at_the_dead_letter_and_its_reply_commits_with_it(
+    bot: Bot, store: Store, worker: InboxWorker
+) -> None:
+    seen: list[str] = []
+
+    @bot.on_message()
+    async def broken(ctx: Context) -> None:
+        await ctx.reply("never sent")
+        raise ConnectionError("down")
+
+    @bot.on_error
+    async def apologise(ctx: Context, error: BaseException) -> None:
+        seen.append(type(error).__name__)
+        await ctx.reply("Sorry, something went wrong.")
+
+    await store.inbox_add([message("a", "hi", 1)])
+    await drain(worker, store)
+    assert seen == ["ConnectionError"]  # once, after the last of the 3 tries
+    assert await replies(store) == [("a", "Sorry, something went wrong.")]
+    assert await store.inbox_counts() == {"failed": 1}
+
+
+async def test_the_demo_tells_the_chat_when_the_bot_failed(
+    bot: Bot, store: Store, dispatcher: Dispatcher
+) -> None:
+    @bot.on_message()
+    async def typo(ctx: Context) -> None:
+        raise NameError("name 'reply' is not defined")
+
+    demo = Dispatcher(bot, dispatcher.runtime, failure_notice=True)
+    await store.inbox_add([message("a", "hi", 1)])
+    await drain(make_worker(store, demo), store)
+    [(psid, text)] = await replies(store)
+    assert psid == "a"
+    assert text == "⚠️ The bot failed on this message (NameError: name 'reply' is not defined)."
