@@ -135,7 +135,6 @@ EVENT_KINDS = (
     "request_thread_control",
     "app_roles",
 )
-_KINDS = EVENT_KINDS
 
 
 class MessagingEvent(_Model):
@@ -163,7 +162,7 @@ class MessagingEvent(_Model):
     def kind(self) -> str:
         if self.message is not None:
             return "echo" if self.message.is_echo else "message"
-        for name in _KINDS[1:]:
+        for name in EVENT_KINDS[1:]:
             if getattr(self, name) is not None:
                 return name
         return "unknown"

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from botperms.store.completion import CompletionRepository
 from botperms.store.deletion import DeletionRepository
-from botperms.store.errors import LinkCodeRefused
 from botperms.store.inbox import login_failed_event, login_succeeded_event
 from botperms.store.records import GrantRecord
 
@@ -93,7 +92,7 @@ class OperationsRepository(CompletionRepository, DeletionRepository):
     ) -> GrantRecord:
         """Use the code up and queue the on-login path, in one transaction: a crash in between
         can neither lose the greeting nor, on redelivery, confirm twice. Raises
-        ``LinkCodeRefused``."""
+        ``LinkCodeRefused`` (``botperms.store.errors``)."""
         async with self._db.session() as tx:
             grant = await self.confirm_link(
                 code=code, page_id=page_id, psid=psid, now=now, session=tx
@@ -118,5 +117,3 @@ class OperationsRepository(CompletionRepository, DeletionRepository):
             await self.create_deletion_request(code=code, asid=asid, erased=erased, session=tx)
         return erased
 
-
-__all__ = ["LinkCodeRefused", "LoginCancelled", "OperationsRepository"]

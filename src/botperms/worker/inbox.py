@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -106,8 +106,7 @@ class InboxWorker:
         )
         self.loop = WakeableLoop("inbox", self.run_once, idle, signal)
 
-    async def _commit(self, outcomes: object) -> list[None]:
-        assert isinstance(outcomes, list)
+    async def _commit(self, outcomes: Sequence[EventOutcome]) -> list[None]:
         await self.store.inbox_complete(outcomes)
         return [None] * len(outcomes)
 

@@ -11,7 +11,7 @@ wrong, and one waiting for its retry would hold back the real messages behind it
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -62,8 +62,7 @@ class OutboxWorker:
         )
         self.loop = WakeableLoop("outbox", self.run_once, idle)
 
-    async def _record(self, outcomes: object) -> list[None]:
-        assert isinstance(outcomes, list)
+    async def _record(self, outcomes: Sequence[SendOutcome]) -> list[None]:
         await self.store.outbox_finish(outcomes)
         return [None] * len(outcomes)
 
