@@ -215,7 +215,9 @@ class WebhookPayload(_Model):
         return sorted(pairs, key=lambda pair: pair[1].timestamp)
 
 
-def _check_envelope(data: Any) -> None:
+def check_page_envelope(data: Any) -> list[Any]:
+    """The ``entry`` list of an ``{"object": "page", "entry": [...]}`` body, or
+    :class:`InvalidPayload` saying what else it is. The only check that refuses a delivery."""
     if not isinstance(data, dict):
         raise InvalidPayload(f"webhook payload must be a JSON object, not {type(data).__name__}")
     if "object" not in data and "field" in data and "value" in data:
@@ -230,6 +232,11 @@ def _check_envelope(data: Any) -> None:
     entries = data.get("entry")
     if not isinstance(entries, list):
         raise InvalidPayload("webhook payload 'entry' must be a list")
+    return entries
+
+
+def _check_envelope(data: Any) -> None:
+    entries = check_page_envelope(data)
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise InvalidPayload(f"entry[{i}] must be an object")

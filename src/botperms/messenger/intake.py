@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botperms.config import INTERNAL_FIELD
-from botperms.messenger.events import EVENT_KINDS, InvalidPayload
+from botperms.messenger.events import EVENT_KINDS, InvalidPayload, check_page_envelope
 
 # No real delivery nests deeper than about 8; this leaves room for unknown fields while keeping
 # pathological bodies (and recursion in later JSON handling) out.
@@ -157,18 +157,7 @@ def read_event(raw: Any, entry_page_id: str | None, *, standby: bool, now_ms: in
 def read_delivery(body: bytes) -> list[IncomingEvent]:
     """Every event of a signed delivery body, oldest first within the delivery."""
     data = decode_body(body)
-    if not isinstance(data, dict):
-        raise InvalidPayload(f"webhook payload must be a JSON object, not {type(data).__name__}")
-    if "object" not in data and "field" in data and "value" in data:
-        raise InvalidPayload(
-            f"this is an App Dashboard test payload (field {data['field']!r}); botperms accepts "
-            'only real deliveries shaped {"object": "page", "entry": [...]}'
-        )
-    if data.get("object") != "page":
-        raise InvalidPayload(f"webhook object is {data.get('object')!r}; expected 'page'")
-    entries = data.get("entry")
-    if not isinstance(entries, list):
-        raise InvalidPayload("webhook payload 'entry' must be a list")
+    check_page_envelope(data)
     data = sanitize(data)
     now_ms = int(time.time() * 1000)
     events: list[IncomingEvent] = []

@@ -191,24 +191,7 @@ class InboxRepository(Repository):
             full = select(table).where(column.id.in_(chosen), column.status == "pending")
             rows = list((await connection.execute(full)).all())
         rows.sort(key=lambda row: (row.event_time, row.id))
-        items: list[InboxItem] = []
-        for row in rows:
-            items.append(
-                InboxItem(
-                    id=row.id,
-                    event_key=row.event_key,
-                    page_id=row.page_id,
-                    psid=row.psid,
-                    kind=row.kind,
-                    payload=row.payload,
-                    event_time=row.event_time,
-                    attempts=row.attempts,
-                    standby=bool(row.standby),
-                    status=row.status,
-                    last_error=row.last_error,
-                )
-            )
-        return items
+        return [_inbox_item(row) for row in rows]
 
     async def inbox_recover(self, *, session: AsyncSession | None = None) -> int:
         """At start-up: events left "processing" (by a worker of an older version) go back
@@ -237,19 +220,21 @@ class InboxRepository(Repository):
             query = query.where(InboxEvent.status == status)
         async with self._db.read() as tx:
             rows = (await tx.scalars(query)).all()
-        return [
-            InboxItem(
-                id=row.id,
-                event_key=row.event_key,
-                page_id=row.page_id,
-                psid=row.psid,
-                kind=row.kind,
-                payload=row.payload,
-                event_time=row.event_time,
-                attempts=row.attempts,
-                standby=row.standby,
-                status=row.status,
-                last_error=row.last_error,
-            )
-            for row in rows
-        ]
+        return [_inbox_item(row) for row in rows]
+
+
+def _inbox_item(row: Any) -> InboxItem:
+    """From an ORM row or a Core row: both have the columns as attributes."""
+    return InboxItem(
+        id=row.id,
+        event_key=row.event_key,
+        page_id=row.page_id,
+        psid=row.psid,
+        kind=row.kind,
+        payload=row.payload,
+        event_time=row.event_time,
+        attempts=row.attempts,
+        standby=bool(row.standby),
+        status=row.status,
+        last_error=row.last_error,
+    )
