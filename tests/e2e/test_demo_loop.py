@@ -7,6 +7,7 @@ bot a child of the demo.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -36,6 +37,10 @@ async def answer(ctx: Context) -> None:
 """
 
 
+def ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def poll(probe: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
     deadline = time.monotonic() + timeout
     while True:
@@ -50,18 +55,24 @@ def poll(probe: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
 class Demo:
     """``botperms demo`` in ``folder``, its output in a file, in its own process group."""
 
-    def __init__(self, folder: Path, log: Path, bot_port: int, fb_port: int, *args: str) -> None:
+    def __init__(
+        self, folder: Path, log: Path, bot_port: int, fb_port: int, *args: str,
+        sigint_ignored: bool = False,
+    ) -> None:  # fmt: skip
         self.bot = f"http://127.0.0.1:{bot_port}"
         self.fb = f"http://127.0.0.1:{fb_port}"
         self.log = log
         env = {k: v for k, v in os.environ.items() if not k.startswith("BOTPERMS_")}
         env["COLUMNS"] = "120"
+        env["PYTHONFAULTHANDLER"] = "1"
         with log.open("w") as output:
             self.process = subprocess.Popen(
                 [str(BOTPERMS), "demo", *args, "--port", str(bot_port),
                  "--fakebook-port", str(fb_port)],
                 cwd=folder, stdout=output, stderr=subprocess.STDOUT, env=env,
                 start_new_session=True,
+                # Started with SIGINT ignored, as some shells and test runners start children.
+                preexec_fn=ignore_sigint if sigint_ignored else None,
             )  # fmt: skip
 
     def output(self) -> str:
@@ -91,6 +102,12 @@ class Demo:
         self.process.send_signal(signal.SIGINT)
         try:
             self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # Where it hangs: faulthandler prints every thread's stack on SIGABRT.
+            self.process.send_signal(signal.SIGABRT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
+            raise AssertionError(f"the demo did not stop on Ctrl-C:\n{self.output()}") from None
         finally:
             self.kill()
         assert self.process.returncode == 0, self.output()
@@ -162,7 +179,10 @@ def test_a_demo_stopped_and_started_again_at_once_on_the_same_ports(
 
 def test_reload_after_an_edit_keeps_the_conversation(tmp_path: Path, http: httpx.Client) -> None:
     (tmp_path / "bot.py").write_text(BOT.replace("REPLY", "first version"))
-    demo = Demo(tmp_path, tmp_path / "demo.log", free_port(), free_port(), "bot:bot", "--reload")
+    demo = Demo(
+        tmp_path, tmp_path / "demo.log", free_port(), free_port(), "bot:bot", "--reload",
+        sigint_ignored=True,  # Ctrl-C must still stop it: the supervisor handles the signal
+    )  # fmt: skip
     try:
         demo.wait_until_up(http)
         output = demo.output()

@@ -53,7 +53,38 @@ async def supervise(
     ignore: Sequence[Path] = (),
 ) -> None:
     """Run ``command``; stop it and run it again after each change under ``paths``. Returns
-    only by cancellation (Ctrl-C), with the child stopped."""
+    on Ctrl-C or SIGTERM, with the child stopped."""
+    # Our own handlers: asyncio.run's Ctrl-C handling is absent when the process started with
+    # SIGINT ignored (as a child of some shells and test runners), and nothing else here (no
+    # uvicorn in this process) would catch the signal.
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    assert task is not None
+    signalled: list[int] = []
+
+    def on_signal(number: int) -> None:
+        signalled.append(number)
+        task.cancel()
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, on_signal, number)
+    try:
+        await _supervise(command, paths, console, started, ignore)
+    except asyncio.CancelledError:
+        if not signalled:
+            raise
+        task.uncancel()  # a stop we asked for: return normally
+    finally:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(number)
+
+
+async def _supervise(
+    command: Sequence[str],
+    paths: Sequence[Path],
+    console: Console,
+    started: Started | None,
+    ignore: Sequence[Path],
+) -> None:
     stop = asyncio.Event()
     watcher = awatch(*paths, watch_filter=BotFiles(ignore_paths=ignore), stop_event=stop)
     # The watcher starts watching when first awaited: before the child, so that no edit made
