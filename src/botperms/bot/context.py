@@ -118,8 +118,6 @@ class Context:
         self.pending_intent: PendingIntentRecord | None = None
         #: True when this event is a replay of one that waited for the person to log in.
         self.replayed = False
-        #: True for an event that came in ``standby[]``: another app owns the thread.
-        self.standby = False
         self._profile: Profile | None = None
         self.effects: list[Effect] = []
 
@@ -178,9 +176,6 @@ class Context:
         self._send(body)
 
     def _send(self, body: dict[str, Any]) -> None:
-        if self.standby:
-            # Another app owns the thread (handover protocol): answering would talk over it.
-            raise RuntimeError("this event came in standby: the thread belongs to another app")
         self.effects.append(Send(self.page_id, self.psid, body))
 
     async def typing(self) -> None:
