@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,13 @@ async def run_demo(
     from botperms.logs import configure
 
     configure("WARNING")
+    if importlib.util.find_spec("fakebook") is None:
+        # fakebook is its own distribution: a production install of botperms lacks it.
+        console.print(
+            "[bold red]The demo needs fakebook[/], which is not installed: "
+            'pip install "botperms\\[fakebook]" (from a checkout: pip install ./src/fakebook).'
+        )
+        return 2
     fakebook_url = settings.graph_url
     fakebook = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "fakebook", "serve", "--config", str(config_path),
