@@ -142,18 +142,15 @@ class Dispatcher:
         return ctx.effects
 
     async def dead_lettered(self, item: InboxItem, error: BaseException) -> list[Effect]:
-        """What the bot's ``on_error`` handlers send when ``item`` is given up on."""
+        """What the bot's ``on_error`` handlers send when ``item`` is given up on. Never
+        raises: the dead letter is recorded whatever happens here."""
         if item.standby or not (self.bot._on_error or self.failure_notice):
             return []
         try:
-            event = MessagingEvent.model_validate(item.payload)
-        except ValidationError:
-            return []
-        page_id, psid = event.page_id, event.psid
-        if page_id is None or psid is None:
-            return []
-        ctx = Context(self.runtime, page_id, psid, without_internal(event), None)
-        try:
+            event = without_internal(MessagingEvent.model_validate(item.payload))
+            if event.page_id is None or event.psid is None:
+                return []
+            ctx = Context(self.runtime, event.page_id, event.psid, event, None)
             if not self.bot._on_error:
                 kind = f"{type(error).__name__}: {error}"[:300]
                 await ctx.reply(f"⚠️ The bot failed on this message ({kind}).")

@@ -169,26 +169,34 @@ class InboxWorker:
         try:
             effects = await self.dispatcher.handle(item, grant=grant)
         except Exception as exc:
-            retry_at = self.policy.retry_at(item, exc, self._clock())
-            attempts = item.attempts + 1
-            fields = {
-                "item_id": item.id,
-                "kind": item.kind,
-                "psid": item.psid,
-                "handler": handler_name(exc),
-                "attempts": attempts,
-            }
+            return await self._failed(item, exc)
+        return Handled(item.id, effects)
+
+    async def _failed(self, item: InboxItem, exc: Exception) -> Failed:
+        """The outcome of a failed try. Decided before anything is logged: a log line that
+        cannot be written must not keep the event from being rescheduled or dead-lettered."""
+        retry_at = self.policy.retry_at(item, exc, self._clock())
+        error = f"{type(exc).__name__}: {exc}"
+        notice = await self.dispatcher.dead_lettered(item, exc) if retry_at is None else []
+        attempts = item.attempts + 1
+        fields = {
+            "item_id": item.id,
+            "kind": item.kind,
+            "psid": item.psid,
+            "handler": handler_name(exc),
+            "attempts": attempts,
+        }
+        try:
             if retry_at is None:
                 log.error("inbox.dead", **fields, exc_info=exc)
-                notice = await self.dispatcher.dead_lettered(item, exc)
-                return Failed(item.id, f"{type(exc).__name__}: {exc}", None, notice)
             elif attempts == 1:
                 # The first failure shows its traceback: that is when the author is watching.
                 log.error("inbox.failed", **fields, retry_at=retry_at.isoformat(), exc_info=exc)
             else:
-                log.warning("inbox.retry", **fields, error=f"{type(exc).__name__}: {exc}")
-            return Failed(item.id, f"{type(exc).__name__}: {exc}", retry_at)
-        return Handled(item.id, effects)
+                log.warning("inbox.retry", **fields, error=error)
+        except Exception:  # noqa: S110 - a broken log renderer; the outcome still stands
+            pass
+        return Failed(item.id, error, retry_at, notice)
 
     async def drain(self) -> None:
         """Wait for the events in hand (at shutdown)."""

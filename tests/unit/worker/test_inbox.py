@@ -355,3 +355,30 @@ async def test_the_demo_tells_the_chat_when_the_bot_failed(
     [(psid, text)] = await replies(store)
     assert psid == "a"
     assert text == "⚠️ The bot failed on this message (NameError: name 'reply' is not defined)."
+
+
+async def test_a_log_line_that_cannot_be_written_does_not_stall_the_conversation(
+    bot: Bot, store: Store, worker: InboxWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botperms.worker.inbox as inbox_module
+
+    @bot.on_message(text="boom")
+    async def broken(ctx: Context) -> None:
+        raise TimeoutError("always")
+
+    @bot.on_message()
+    async def fine(ctx: Context) -> None:
+        await ctx.reply(f"ok {ctx.text}")
+
+    class Broken:
+        def __getattr__(self, name: str) -> Any:
+            def fail(*args: Any, **kwargs: Any) -> None:
+                raise RuntimeError("the log renderer broke")
+
+            return fail
+
+    monkeypatch.setattr(inbox_module, "log", Broken())
+    await store.inbox_add([message("a", "boom", 1), message("a", "after", 2)])
+    await drain(worker, store)
+    assert await replies(store) == [("a", "ok after")]
+    assert await store.inbox_counts() == {"done": 1, "failed": 1}
