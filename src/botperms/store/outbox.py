@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botperms.store.base import Repository, aware, clip, utcnow
 from botperms.store.effects import Send
-from botperms.store.models import OutboxMessage
+from botperms.store.models import InboxEvent, OutboxMessage
 from botperms.store.records import OutboxItem
+
+# What a person does that opens (or resets) Messenger's 24-hour window (contract §2.2).
+PERSON_KINDS = ("message", "postback", "referral", "optin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +202,59 @@ class OutboxRepository(Repository):
             rows = await tx.scalars(query.execution_options(populate_existing=True))
             return [self._outbox_item(row) for row in rows]
 
+    async def outbox_requeue(
+        self, ids: Sequence[int], *, now: datetime, window: timedelta
+    ) -> dict[int, str]:
+        """Send dead letters again: each id's outcome, "requeued" or why not. A message that
+        is not tagged can only go out while the person's last message is younger than
+        ``window`` (Messenger's 24-hour window); Facebook would refuse it otherwise."""
+        table = cast(Table, OutboxMessage.__table__)
+        inbox = cast(Table, InboxEvent.__table__)
+        results: dict[int, str] = {}
+        async with self._tx(None) as session:
+            tx = await session.connection()
+            rows = {
+                row.id: row
+                for row in (await tx.execute(select(table).where(table.c.id.in_(ids)))).all()
+            }
+            for item_id in ids:
+                row = rows.get(item_id)
+                if row is None:
+                    results[item_id] = "unknown id"
+                    continue
+                if row.status != "dead":
+                    results[item_id] = f"not a dead letter ({row.status})"
+                    continue
+                if row.messaging_type != "MESSAGE_TAG":
+                    last = await tx.scalar(
+                        select(func.max(inbox.c.event_time)).where(
+                            inbox.c.page_id == row.page_id,
+                            inbox.c.psid == row.psid,
+                            inbox.c.kind.in_(PERSON_KINDS),
+                        )
+                    )
+                    cutoff = int((aware(now) - window).timestamp() * 1000)
+                    if last is None or last < cutoff:
+                        results[item_id] = "outside the 24-hour window: the person must write first"
+                        continue
+                await tx.execute(
+                    update(table)
+                    .where(table.c.id == item_id)
+                    .values(status="pending", next_attempt_at=aware(now), attempts=0)
+                )
+                results[item_id] = "requeued"
+        return results
+
+    async def outbox_drop(self, ids: Sequence[int]) -> int:
+        """Forget messages that are waiting or dead (not one being sent); returns how many."""
+        table = cast(Table, OutboxMessage.__table__)
+        async with self._tx(None) as session:
+            tx = await session.connection()
+            result = await tx.execute(
+                delete(table).where(table.c.id.in_(ids), table.c.status.in_(("pending", "dead")))
+            )
+            return int(result.rowcount)
+
     async def outbox_counts(self) -> dict[str, int]:
         async with self._db.read() as tx:
             rows = await tx.execute(
@@ -221,4 +277,5 @@ class OutboxRepository(Repository):
             next_attempt_at=row.next_attempt_at,
             last_error=row.last_error,
             message_id=row.message_id,
+            created_at=row.created_at,
         )

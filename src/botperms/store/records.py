@@ -126,6 +126,7 @@ class OutboxItem:
     next_attempt_at: datetime | None = None
     last_error: str | None = None
     message_id: str | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
