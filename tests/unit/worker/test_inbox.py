@@ -168,10 +168,9 @@ async def test_the_first_passing_failure_shows_its_traceback_then_retries_quietl
     structlog.reset_defaults()
 
 
-async def test_strict_order_holds_the_conversation_while_a_retry_waits(
-    bot: Bot, store: Store, dispatcher: Dispatcher
-) -> None:
-    failed = []
+def first_fails_once(bot: Bot) -> None:
+    """A handler for which message "1" fails the first time, and every message is echoed."""
+    failed: list[int] = []
 
     @bot.on_message()
     async def first_fails(ctx: Context) -> None:
@@ -180,33 +179,30 @@ async def test_strict_order_holds_the_conversation_while_a_retry_waits(
             raise ConnectionError("once")
         await ctx.reply(ctx.text or "")
 
-    strict = make_worker(store, dispatcher, policy=RetryPolicy(base_delay=60))
+
+async def two_passes(worker: InboxWorker, store: Store) -> None:
+    """Messages "1" and "2" of one person; "1" fails and waits a minute for its retry."""
     await store.inbox_add([message("a", "1", 1), message("a", "2", 2)])
-    await strict.run_once()
-    await strict.drain()
-    await strict.run_once()  # "1" waits a minute for its retry, and "2" waits behind it
-    await strict.drain()
-    assert await replies(store) == []
+    for _ in range(2):
+        await worker.run_once()
+        await worker.drain()
+
+
+async def test_strict_order_holds_the_conversation_while_a_retry_waits(
+    bot: Bot, store: Store, dispatcher: Dispatcher
+) -> None:
+    first_fails_once(bot)
+    await two_passes(make_worker(store, dispatcher, policy=RetryPolicy(base_delay=60)), store)
+    assert await replies(store) == []  # "2" waits behind "1"
 
 
 async def test_without_strict_order_later_events_go_ahead(
     bot: Bot, store: Store, dispatcher: Dispatcher
 ) -> None:
-    failed = []
-
-    @bot.on_message()
-    async def first_fails(ctx: Context) -> None:
-        if ctx.text == "1" and not failed:
-            failed.append(1)
-            raise ConnectionError("once")
-        await ctx.reply(ctx.text or "")
-
-    relaxed = make_worker(store, dispatcher, policy=RetryPolicy(base_delay=60, strict_order=False))
-    await store.inbox_add([message("a", "1", 1), message("a", "2", 2)])
-    await relaxed.run_once()
-    await relaxed.drain()
-    await relaxed.run_once()  # "2" goes ahead of the "1" waiting for its retry
-    await relaxed.drain()
+    first_fails_once(bot)
+    policy = RetryPolicy(base_delay=60, strict_order=False)
+    relaxed = make_worker(store, dispatcher, policy=policy)
+    await two_passes(relaxed, store)
     assert await replies(store) == [("a", "2")]
     await drain(relaxed, store)
     assert await replies(store) == [("a", "2"), ("a", "1")]
