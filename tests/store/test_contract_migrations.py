@@ -21,6 +21,8 @@ TABLES = {
     "pending_intents",
     "deletion_requests",
     "user_profiles",
+    "pages",
+    "page_backoff",
 }
 
 

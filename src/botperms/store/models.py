@@ -216,3 +216,28 @@ class UserProfile(Base):
     psid: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[dict[str, Any]]
     fetched_at: Mapped[datetime]
+
+
+class Page(Base):
+    """A page the bot answers for (besides the settings' one-page shortcut)."""
+
+    __tablename__ = "pages"
+
+    page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    token_ciphertext: Mapped[str] = mapped_column(Text)
+    subscribed_fields: Mapped[list[str]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PageBackoff(Base):
+    """A page whose Send API calls are paused after a rate limit, seen by every worker."""
+
+    __tablename__ = "page_backoff"
+
+    page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    paused_until: Mapped[datetime]
+    strikes: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
