@@ -33,6 +33,8 @@ from botperms.store.inbox import (
 )
 from botperms.store.operations import LoginCancelled
 from botperms.store.outbox import SendOutcome
+from botperms.store.page_directory import PageDirectory
+from botperms.store.pages import PagePause, PageRecord
 from botperms.store.records import (
     DeletionRequestRecord,
     GrantRecord,
@@ -65,6 +67,9 @@ __all__ = [
     "LoginCancelled",
     "NewInboxItem",
     "OutboxItem",
+    "PageDirectory",
+    "PagePause",
+    "PageRecord",
     "PendingIntentRecord",
     "QueueEvent",
     "ReplayIntent",

@@ -9,9 +9,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botperms.store.housekeeping import HousekeepingRepository
 from botperms.store.models import Grant, LoginAttempt
 from botperms.store.operations import OperationsRepository
+from botperms.store.pages import PageRepository
 from botperms.store.profiles import ProfileRepository
+from botperms.store.queue_stats import QueueStatsRepository
 from botperms.store.records import (
     DeletionRequestRecord,
     GrantRecord,
@@ -34,9 +37,15 @@ __all__ = [
 ]
 
 
-class Store(OperationsRepository, ProfileRepository):
+class Store(
+    OperationsRepository,
+    ProfileRepository,
+    PageRepository,
+    HousekeepingRepository,
+    QueueStatsRepository,
+):
     """Users, grants, link codes, login attempts, pending intents, deletion requests, inbox,
-    outbox and the profile cache over one `Database`.
+    outbox, the profile cache and the pages over one `Database`.
 
     Every method runs in a transaction of its own. Writes that must commit together are store
     operations of their own (`record_login`, `inbox_complete`, …); the `session=` parameter
@@ -62,5 +71,6 @@ class Store(OperationsRepository, ProfileRepository):
                 assert attempt.verifier_ciphertext is not None
                 attempt.verifier_ciphertext = self._cipher.rotate(attempt.verifier_ciphertext)
                 rewritten += 1
+            rewritten += await self.page_reencrypt(session=tx)
             await tx.flush()
         return rewritten
