@@ -30,6 +30,7 @@ from botperms.web import create_app as create_web_app
 from botperms.web.services import Services
 from botperms.worker import InboxWorker, OutboxWorker, RetryPolicy
 from botperms.worker.process_lock import ProcessLock
+from botperms.worker.sending import Sender, fixed_token
 
 log = structlog.get_logger(__name__)
 
@@ -69,7 +70,8 @@ class App:
         store = Store(database, cipher)
         graph = GraphClient.from_settings(settings, http=http)
         page_token = settings.page_token.get_secret_value()
-        outbox = OutboxWorker(store, graph, page_token, max_in_flight=settings.send_concurrency)
+        sender = Sender(graph, fixed_token(page_token))
+        outbox = OutboxWorker(store, sender, max_in_flight=settings.send_concurrency)
         tickets = TicketSigner(settings.app_secret.get_secret_value(), settings.ticket_ttl_seconds)
         # The inbox worker's wake-up signal exists first: the login service (which the
         # dispatcher needs for its URLs) sets it when it queues a login outcome.

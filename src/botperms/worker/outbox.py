@@ -12,26 +12,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import structlog
 
-from botperms.graph import (
-    GraphClient,
-    GraphError,
-    RateLimitedError,
-    is_sender_action,
-    send_action,
-    send_message,
-)
 from botperms.metrics import OUTBOX
 from botperms.store import Batcher, OutboxItem, SendOutcome, Store, StoreError
-from botperms.worker.backoff import delay
 from botperms.worker.loop import WakeableLoop
+from botperms.worker.sending import Sender
 
 log = structlog.get_logger(__name__)
-
-MAX_ATTEMPTS = 8
 
 
 def _now() -> datetime:
@@ -44,16 +34,14 @@ class OutboxWorker:
     def __init__(
         self,
         store: Store,
-        graph: GraphClient,
-        page_token: str,
+        sender: Sender,
         *,
         max_in_flight: int = 64,
         idle: float = 1.0,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self.store = store
-        self.graph = graph
-        self.page_token = page_token
+        self.sender = sender
         self.max_in_flight = max_in_flight
         self._clock = clock
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -79,7 +67,7 @@ class OutboxWorker:
 
     async def _send(self, item: OutboxItem) -> None:
         try:
-            outcome = await self._try(item)
+            outcome = await self.sender.attempt(item)
             try:
                 await self.finishes.submit(outcome)
             except StoreError as exc:
@@ -90,57 +78,6 @@ class OutboxWorker:
         finally:
             self._in_flight.pop((item.page_id, item.psid), None)
             self.loop.wake()
-
-    async def _try(self, item: OutboxItem) -> SendOutcome:
-        try:
-            message_id = await self._deliver(item)
-        except GraphError as exc:
-            return self._failed(item, exc)
-        except ValueError as exc:
-            # Refused before the network (bad messaging_type, tag or sender action): no
-            # retry can fix it.
-            log.warning("outbox.dead", item_id=item.id, psid=item.psid, reason=str(exc))
-            return SendOutcome(item.id, "dead", error=f"invalid message: {exc}"[:500])
-        return SendOutcome(item.id, "sent", message_id=message_id)
-
-    async def _deliver(self, item: OutboxItem) -> str | None:
-        action = item.payload.get("sender_action")
-        if action is not None:
-            if not is_sender_action(action):
-                raise ValueError(f"sender action {action!r} is not one the Send API knows")
-            await send_action(self.graph, self.page_token, item.psid, action)
-            return None
-        result = await send_message(
-            self.graph,
-            self.page_token,
-            item.psid,
-            item.payload,
-            messaging_type=item.messaging_type,
-            tag=item.tag,
-        )
-        return result.message_id
-
-    def _failed(self, item: OutboxItem, exc: GraphError) -> SendOutcome:
-        attempts = item.attempts + 1
-        reason = str(exc)[:500]
-        if "sender_action" in item.payload:
-            log.info("outbox.action_dropped", item_id=item.id, psid=item.psid, code=exc.code)
-            return SendOutcome(item.id, "dead", error=f"sender action not retried: {reason}"[:500])
-        if not exc.retryable or attempts >= MAX_ATTEMPTS:
-            log.warning(
-                "outbox.dead", item_id=item.id, psid=item.psid, code=exc.code, reason=reason
-            )
-            return SendOutcome(item.id, "dead", error=reason)
-        wait = delay(attempts)
-        if isinstance(exc, RateLimitedError) and exc.retry_after:
-            wait = max(wait, exc.retry_after)
-        log.info("outbox.retry", item_id=item.id, code=exc.code, attempts=attempts, wait=wait)
-        return SendOutcome(
-            item.id,
-            "pending",
-            error=reason,
-            next_attempt_at=self._clock() + timedelta(seconds=wait),
-        )
 
     async def drain(self) -> None:
         """Wait for the sends in flight (at shutdown), so none is left "sending"."""

@@ -12,7 +12,8 @@ import pytest
 
 from botperms.graph import GraphClient
 from botperms.store import Database, OutboxItem, Store, TokenCipher
-from botperms.worker.outbox import MAX_ATTEMPTS, OutboxWorker
+from botperms.worker.outbox import OutboxWorker
+from botperms.worker.sending import MAX_ATTEMPTS, Sender, fixed_token
 from tests.unit.worker.conftest import (
     PAGE_ID,
     PAGE_TOKEN,
@@ -26,7 +27,7 @@ from tests.unit.worker.conftest import (
 
 @pytest.fixture
 def worker(store: Store, graph: GraphClient) -> OutboxWorker:
-    return OutboxWorker(store, graph, PAGE_TOKEN)
+    return OutboxWorker(store, Sender(graph, fixed_token(PAGE_TOKEN)))
 
 
 async def one_pass(worker: OutboxWorker) -> bool:
@@ -155,7 +156,7 @@ async def test_the_clients_own_retries_absorb_a_short_transient_error(
     # With client-side retries on, a 1200 answered once is retried inside the same attempt,
     # through the injected sleep (no real waiting).
     graph = make_graph(facebook, http, max_retries=2)
-    worker = OutboxWorker(store, graph, PAGE_TOKEN)
+    worker = OutboxWorker(store, Sender(graph, fixed_token(PAGE_TOKEN)))
     facebook.fail("hello", graph_error(1200, status=500))
     sent = await queue(store, "psid1", "hello")
     await one_pass(worker)
@@ -363,7 +364,7 @@ async def test_a_restart_loses_nothing_pending(
     await first.outbox_add(PAGE_ID, "alice", {"text": "a1"})
     await first.outbox_add(PAGE_ID, "alice", {"text": "a2"})
     await first.outbox_add(PAGE_ID, "bob", {"text": "b1"})
-    await one_pass(OutboxWorker(first, make_graph(facebook, http), PAGE_TOKEN))
+    await one_pass(OutboxWorker(first, Sender(make_graph(facebook, http), fixed_token(PAGE_TOKEN))))
     await first.outbox_add(PAGE_ID, "carol", {"text": "c1"})  # queued, never tried
     await first_db.dispose()
 
@@ -376,7 +377,7 @@ async def test_a_restart_loses_nothing_pending(
             "alice",
             "carol",
         ]
-        worker = OutboxWorker(second, make_graph(facebook, http), PAGE_TOKEN)
+        worker = OutboxWorker(second, Sender(make_graph(facebook, http), fixed_token(PAGE_TOKEN)))
         await drain(worker, second_db)
         assert await second.outbox_list(status="pending") == []
         assert [entry.status for entry in await second.outbox_list()] == ["sent"] * 4

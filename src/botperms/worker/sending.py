@@ -1,0 +1,108 @@
+"""One try of one queued message: the Send API call and what its answer means (sent, a retry
+at a time, or a dead letter with the reason). Both the embedded outbox worker and the
+distributed conversation job send through it, so a message fares the same in either mode."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from botperms.graph import (
+    GraphClient,
+    GraphError,
+    RateLimitedError,
+    is_sender_action,
+    send_action,
+    send_message,
+)
+from botperms.store import OutboxItem, SendOutcome
+from botperms.worker.backoff import delay
+
+log = structlog.get_logger(__name__)
+
+MAX_ATTEMPTS = 8
+
+# The page's token for a page id (None: a page botperms does not know, or no longer has).
+PageTokens = Callable[[str], Awaitable[str | None]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def fixed_token(token: str) -> PageTokens:
+    """The one-page shortcut: every message goes out with the settings' page token."""
+
+    async def lookup(_page_id: str) -> str | None:
+        return token
+
+    return lookup
+
+
+class Sender:
+    def __init__(
+        self,
+        graph: GraphClient,
+        tokens: PageTokens,
+        *,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.graph = graph
+        self._tokens = tokens
+        self._clock = clock
+
+    async def attempt(self, item: OutboxItem) -> SendOutcome:
+        try:
+            message_id = await self._deliver(item)
+        except GraphError as exc:
+            return self._failed(item, exc)
+        except ValueError as exc:
+            # Refused before the network (bad messaging_type, tag or sender action, or a page
+            # botperms has no token for): no retry can fix it.
+            log.warning("outbox.dead", item_id=item.id, psid=item.psid, reason=str(exc))
+            return SendOutcome(item.id, "dead", error=f"invalid message: {exc}"[:500])
+        return SendOutcome(item.id, "sent", message_id=message_id)
+
+    async def _deliver(self, item: OutboxItem) -> str | None:
+        token = await self._tokens(item.page_id)
+        if token is None:
+            raise ValueError(f"no token for page {item.page_id}")
+        action = item.payload.get("sender_action")
+        if action is not None:
+            if not is_sender_action(action):
+                raise ValueError(f"sender action {action!r} is not one the Send API knows")
+            await send_action(self.graph, token, item.psid, action)
+            return None
+        result = await send_message(
+            self.graph,
+            token,
+            item.psid,
+            item.payload,
+            messaging_type=item.messaging_type,
+            tag=item.tag,
+        )
+        return result.message_id
+
+    def _failed(self, item: OutboxItem, exc: GraphError) -> SendOutcome:
+        attempts = item.attempts + 1
+        reason = str(exc)[:500]
+        if "sender_action" in item.payload:
+            log.info("outbox.action_dropped", item_id=item.id, psid=item.psid, code=exc.code)
+            return SendOutcome(item.id, "dead", error=f"sender action not retried: {reason}"[:500])
+        if not exc.retryable or attempts >= MAX_ATTEMPTS:
+            log.warning(
+                "outbox.dead", item_id=item.id, psid=item.psid, code=exc.code, reason=reason
+            )
+            return SendOutcome(item.id, "dead", error=reason)
+        wait = delay(attempts)
+        if isinstance(exc, RateLimitedError) and exc.retry_after:
+            wait = max(wait, exc.retry_after)
+        log.info("outbox.retry", item_id=item.id, code=exc.code, attempts=attempts, wait=wait)
+        return SendOutcome(
+            item.id,
+            "pending",
+            error=reason,
+            next_attempt_at=self._clock() + timedelta(seconds=wait),
+        )
