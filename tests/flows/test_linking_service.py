@@ -247,7 +247,7 @@ async def test_unlinking_before_the_callback_cancels_the_login(h: Linking) -> No
 async def test_unlinking_during_the_code_exchange_stores_nothing(
     h: Linking, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import botperms.flows.login as login_module
+    import botperms.flows.login_callback as login_module
 
     real = login_module.get_permissions
 
