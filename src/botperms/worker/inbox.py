@@ -13,17 +13,15 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import structlog
 
-from botperms.bot import Dispatcher, NotGranted, handler_name
+from botperms.bot import Dispatcher
 from botperms.metrics import INBOX
 from botperms.store import (
     Batcher,
     EventOutcome,
-    Failed,
     GrantRecord,
     Handled,
     InboxItem,
@@ -31,44 +29,13 @@ from botperms.store import (
     Store,
     StoreError,
 )
-from botperms.worker.backoff import delay
+from botperms.worker.handling import EventHandling, RetryPolicy
 from botperms.worker.loop import WakeableLoop
 
 log = structlog.get_logger(__name__)
 
-# Mistakes in the handler's code: the same event fails the same way every time, so it is
-# dead-lettered at once instead of retried as if the failure were passing.
-PROGRAMMING_ERRORS: tuple[type[BaseException], ...] = (
-    TypeError,
-    AttributeError,
-    NameError,
-    LookupError,
-    AssertionError,
-    ValueError,
-    NotImplementedError,
-    NotGranted,
-)
-
-
 # More than can commit while one read of the pending events is under way.
 RECENT_LIMIT = 50_000
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """``max_attempts`` tries for a passing failure (Graph, network, storage), with backoff
-    from ``base_delay`` seconds; one for a programming error. ``strict_order``: a conversation
-    waits while its failed event waits for a retry; otherwise its later events go ahead."""
-
-    max_attempts: int = 5
-    base_delay: float = 1.0
-    strict_order: bool = True
-
-    def retry_at(self, item: InboxItem, exc: BaseException, now: datetime) -> datetime | None:
-        attempts = item.attempts + 1
-        if isinstance(exc, PROGRAMMING_ERRORS) or attempts >= self.max_attempts:
-            return None
-        return now + timedelta(seconds=delay(attempts, base=self.base_delay))
 
 
 def _now() -> datetime:
@@ -91,6 +58,7 @@ class InboxWorker:
         self.store = store
         self.dispatcher = dispatcher
         self.policy = policy or RetryPolicy()
+        self.handling = EventHandling(dispatcher, self.policy, clock)
         self.max_in_flight = max_in_flight
         self._refill = max(1, max_in_flight // 8)
         self._on_sends = on_sends
@@ -166,37 +134,7 @@ class InboxWorker:
         self._recent_ids.add(item_id)
 
     async def _handle(self, item: InboxItem, grant: GrantRecord | None) -> EventOutcome:
-        try:
-            effects = await self.dispatcher.handle(item, grant=grant)
-        except Exception as exc:
-            return await self._failed(item, exc)
-        return Handled(item.id, effects)
-
-    async def _failed(self, item: InboxItem, exc: Exception) -> Failed:
-        """The outcome of a failed try. Decided before anything is logged: a log line that
-        cannot be written must not keep the event from being rescheduled or dead-lettered."""
-        retry_at = self.policy.retry_at(item, exc, self._clock())
-        error = f"{type(exc).__name__}: {exc}"
-        notice = await self.dispatcher.dead_lettered(item, exc) if retry_at is None else []
-        attempts = item.attempts + 1
-        fields = {
-            "item_id": item.id,
-            "kind": item.kind,
-            "psid": item.psid,
-            "handler": handler_name(exc),
-            "attempts": attempts,
-        }
-        try:
-            if retry_at is None:
-                log.error("inbox.dead", **fields, exc_info=exc)
-            elif attempts == 1:
-                # The first failure shows its traceback: that is when the author is watching.
-                log.error("inbox.failed", **fields, retry_at=retry_at.isoformat(), exc_info=exc)
-            else:
-                log.warning("inbox.retry", **fields, error=error)
-        except Exception:  # noqa: S110 - a broken log renderer; the outcome still stands
-            pass
-        return Failed(item.id, error, retry_at, notice)
+        return await self.handling.outcome(item, grant)
 
     async def drain(self) -> None:
         """Wait for the events in hand (at shutdown)."""
