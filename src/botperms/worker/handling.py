@@ -11,7 +11,9 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from botperms.bot import Dispatcher, NotGranted, handler_name
+from botperms.bot import NotGranted
+from botperms.bot.chain import handler_name
+from botperms.bot.dispatcher import Dispatcher
 from botperms.store import EventOutcome, Failed, GrantRecord, Handled, InboxItem
 from botperms.worker.backoff import delay
 

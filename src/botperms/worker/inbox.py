@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from botperms.bot import Dispatcher
+from botperms.bot.dispatcher import Dispatcher
 from botperms.metrics import INBOX
 from botperms.store import (
     Batcher,

@@ -1,0 +1,112 @@
+"""The distributed worker's job: one turn of one conversation.
+
+The queue engine runs at most one job per conversation at a time, in the order they were
+deferred (a lock per conversation), on any worker. A turn handles the conversation's due
+events one by one, each committed with its effects (and refused if another run of the job got
+there first), then sends its queued messages in order. It repeats while the turn's own effects
+queued more work, and asks for a later turn when something waits for a retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import structlog
+
+from botperms.metrics import INBOX, OUTBOX
+from botperms.store import Failed, Handled, SendOutcome, StaleCompletion, Store
+from botperms.worker.handling import EventHandling
+from botperms.worker.sending import Sender
+
+log = structlog.get_logger(__name__)
+
+# Events read per round; a busy conversation takes several rounds (or turns).
+EVENTS_PER_ROUND = 50
+# Rounds per turn: a conversation that keeps queueing work for itself yields its worker.
+MAX_ROUNDS = 8
+
+Later = Callable[[str, str, datetime], Awaitable[None]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConversationJob:
+    def __init__(
+        self,
+        store: Store,
+        handling: EventHandling,
+        sender: Sender,
+        *,
+        later: Later,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        """``later(page_id, psid, when)``: ask for another turn of the conversation at
+        ``when`` (a retry that is not due yet, or work left after ``MAX_ROUNDS``)."""
+        self.store = store
+        self.handling = handling
+        self.sender = sender
+        self._later = later
+        self._clock = clock
+
+    async def run(self, page_id: str, psid: str) -> None:
+        for _ in range(MAX_ROUNDS):
+            handled, wait_events = await self._handle_events(page_id, psid)
+            sent, wait_sends = await self._send(page_id, psid) if psid else (0, None)
+            waits = [when for when in (wait_events, wait_sends) if when is not None]
+            if not handled and not sent:
+                if waits:
+                    await self._later(page_id, psid, min(waits))
+                return
+        await self._later(page_id, psid, self._clock())
+
+    async def _handle_events(self, page_id: str, psid: str) -> tuple[int, datetime | None]:
+        strict = self.handling.policy.strict_order
+        events = await self.store.conversation_events(
+            page_id, psid, self._clock(), EVENTS_PER_ROUND, strict_order=strict
+        )
+        handled = 0
+        for item in events.items:
+            # Read before each event: the one before may have changed it (a login, a revoke).
+            grant = (
+                (await self.store.active_grants([(page_id, psid)])).get((page_id, psid))
+                if psid
+                else None
+            )
+            outcome = await self.handling.outcome(item, grant)
+            try:
+                await self.store.inbox_complete([outcome], guarded=True)
+            except StaleCompletion:
+                log.warning("inbox.already_completed", item_id=item.id)
+                continue
+            handled += 1
+            if isinstance(outcome, Handled):
+                INBOX.labels("done").inc()
+            else:
+                INBOX.labels("retry" if outcome.retry_at is not None else "dead").inc()
+                if isinstance(outcome, Failed) and outcome.retry_at is not None and strict:
+                    return handled, outcome.retry_at
+        return handled, events.wait_until
+
+    async def _send(self, page_id: str, psid: str) -> tuple[int, datetime | None]:
+        sends = await self.store.conversation_sends(page_id, psid, self._clock())
+        if sends.ambiguous:
+            log.warning("outbox.resending_ambiguous", items=sends.ambiguous, psid=psid)
+        outcomes: list[SendOutcome] = []
+        wait: datetime | None = sends.wait_until
+        for item in sends.items:
+            outcome = await self.sender.attempt(item)
+            outcomes.append(outcome)
+            if outcome.status == "pending":
+                # A retry holds back the messages after it: they wait with it, unsent.
+                wait = outcome.next_attempt_at
+                break
+        released = [item.id for item in sends.items[len(outcomes) :]]
+        await self.store.outbox_finish(outcomes)
+        if released:
+            await self.store.outbox_release(released)
+        for outcome in outcomes:
+            OUTBOX.labels(outcome.status if outcome.status != "pending" else "retry").inc()
+        return len(outcomes), wait
