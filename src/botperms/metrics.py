@@ -42,5 +42,16 @@ INBOX = Counter(
 )
 
 
+# The login funnel (botperms.store.funnel counts it, after the row's transaction commits).
+# No label says who: flow, client kind, step and a failure reason or declined scopes only.
+LOGIN_FUNNEL = Counter(
+    "botperms_login_funnel",
+    "Logins reaching each funnel step (prompt_sent, link_opened, dialog_reached, granted, "
+    "declined, cancelled, failed, back_in_messenger), by flow, client kind and reason.",
+    ["flow", "client_kind", "step", "reason"],
+    registry=REGISTRY,
+)
+
+
 def exposition() -> bytes:
     return generate_latest(REGISTRY)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from botperms.config import Settings, is_permission_name
+from botperms.flows.client_kind import classify
 from botperms.flows.errors import FailureReason, FlowError
 from botperms.flows.login import LoginService, LoginStart
 from botperms.graph import (
@@ -29,6 +30,7 @@ from botperms.graph import (
 )
 from botperms.metrics import LOGINS
 from botperms.store import Store, StoreError, TicketAlreadyUsed
+from botperms.store.funnel import FunnelStep
 
 log = structlog.get_logger(__name__)
 
@@ -103,16 +105,19 @@ class LinkingService:
         self, params: Mapping[str, str], *, browser_nonce: str, user_agent: str | None
     ) -> LoginStart | LinkAborted:
         redirect_uri = safe_redirect_uri(params.get("redirect_uri"), self.settings)
+        await self.login.outcomes.link_opened("account_link", user_agent)
         token = params.get("account_linking_token") or ""
         if not token:
-            return self._abort(redirect_uri, "no account_linking_token")
+            return await self._abort(redirect_uri, "no account_linking_token", user_agent)
         page_token = self.settings.page_token.get_secret_value()
         try:
             psid = await psid_for_linking_token(self.graph, page_token, token)
         except LinkingTokenError:
-            return self._abort(redirect_uri, "account_linking_token expired or unknown")
+            return await self._abort(
+                redirect_uri, "account_linking_token expired or unknown", user_agent
+            )
         except GraphError as exc:
-            return self._abort(redirect_uri, f"PSID look-up failed: {exc}")
+            return await self._abort(redirect_uri, f"PSID look-up failed: {exc}", user_agent)
         scopes = _requested_scopes(params.get("scope"), tuple(self.settings.scopes))
         try:
             started = await self.login.start_login(
@@ -130,14 +135,15 @@ class LinkingService:
                 ttl_seconds=min(self.settings.state_ttl_seconds, self.settings.link_window_seconds),
             )
         except TicketAlreadyUsed:
-            return self._abort(redirect_uri, "account_linking_token used before")
+            return await self._abort(redirect_uri, "account_linking_token used before", user_agent)
         except StoreError as exc:
-            return self._abort(redirect_uri, f"storage: {exc}")
+            return await self._abort(redirect_uri, f"storage: {exc}", user_agent)
         log.info("link.started", page_id=self.settings.page_id, psid=psid, scopes=scopes)
         return started
 
-    @staticmethod
-    def _abort(redirect_uri: str, reason: str) -> LinkAborted:
+    async def _abort(self, redirect_uri: str, reason: str, user_agent: str | None) -> LinkAborted:
         log.info("link.aborted", reason=reason)
         LOGINS.labels("link_aborted").inc()
+        kind = classify(user_agent).value
+        await self.login.outcomes.count(FunnelStep("account_link", kind, "failed", "link_aborted"))
         return LinkAborted(redirect_url=redirect_uri, reason=reason)

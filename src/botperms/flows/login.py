@@ -74,9 +74,9 @@ class LoginService:
     def new_browser_nonce() -> str:
         return new_browser_nonce()
 
-    async def preview(self, raw_ticket: str | None) -> Ticket:
+    async def preview(self, raw_ticket: str | None, *, user_agent: str | None = None) -> Ticket:
         """Checks a ticket without using it up (the confirmation page shows whose it is)."""
-        return await self.starter.preview(raw_ticket)
+        return await self.starter.preview(raw_ticket, user_agent=user_agent)
 
     async def begin(
         self, raw_ticket: str | None, *, browser_nonce: str | None, user_agent: str | None

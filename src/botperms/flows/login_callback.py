@@ -15,7 +15,7 @@ from botperms.config import Settings
 from botperms.flows.client_kind import ClientKind, classify, messenger_url
 from botperms.flows.errors import FailureReason, FlowError
 from botperms.flows.login_dialog import CALLBACK_PATH, browser_hash, state_hash
-from botperms.flows.login_outcome import LoginOutcomes
+from botperms.flows.login_outcome import LoginOutcomes, finished
 from botperms.graph import (
     GraphClient,
     GraphError,
@@ -90,7 +90,7 @@ class LoginCallback:
             exc.page_id, exc.psid = attempt.page_id, attempt.psid
             exc.link_redirect = attempt.linking_redirect_uri
             if exc.reason is FailureReason.LOGIN_CANCELLED:
-                LOGINS.labels(exc.reason.value).inc()  # the person cancelled: nothing to tell
+                await self.outcomes.cancelled_meanwhile(attempt)  # nothing to tell them
             else:
                 await self.outcomes.failed(attempt, exc.reason)
             raise
@@ -192,6 +192,9 @@ class LoginCallback:
                 link_code=link_code,
                 link_code_expires_at=self.clock()
                 + timedelta(seconds=self.settings.link_code_ttl_seconds),
+                funnel=finished(
+                    attempt.flow, attempt.client_kind, attempt.scopes, permissions.granted
+                ),
             )
         except LoginCancelled:
             raise FlowError(FailureReason.LOGIN_CANCELLED) from None

@@ -13,6 +13,7 @@ from botperms.config import Settings
 from botperms.flows.client_kind import classify
 from botperms.graph import dialog_url, new_pkce_pair
 from botperms.store import Store
+from botperms.store.funnel import FunnelStep
 
 CALLBACK_PATH = "/auth/callback"
 
@@ -60,7 +61,10 @@ class LoginDialog:
         state = secrets.token_urlsafe(32)
         verifier, challenge = new_pkce_pair()
         ttl = ttl_seconds or self.settings.state_ttl_seconds
-        await self.store.create_attempt(
+        client_kind = classify(user_agent).value
+        # The attempt and the funnel's "dialog_reached" commit together.
+        await self.store.start_attempt(
+            funnel=FunnelStep(flow, client_kind, "dialog_reached"),
             state_hash=state_hash(state),
             ticket_id=ticket_id,
             page_id=page_id,
@@ -71,7 +75,7 @@ class LoginDialog:
             linking_redirect_uri=linking_redirect_uri,
             code_verifier=verifier,
             browser_hash=browser_hash(browser_nonce),
-            client_kind=classify(user_agent).value,
+            client_kind=client_kind,
             expires_at=self.clock() + timedelta(seconds=ttl),
         )
         url = dialog_url(

@@ -56,13 +56,18 @@ class LoginStarter:
             raise FlowError(FailureReason.TICKET_INVALID, "no ticket in the link")
         return self.tickets.verify(raw)
 
-    async def preview(self, raw_ticket: str | None) -> Ticket:
-        """Checks a ticket without using it up (the confirmation page shows whose it is)."""
+    async def preview(self, raw_ticket: str | None, *, user_agent: str | None = None) -> Ticket:
+        """Checks a ticket without using it up (the confirmation page shows whose it is).
+        The funnel counts the link opened when it is a prompt's (even an expired one)."""
         try:
-            return self.read_ticket(raw_ticket)
+            ticket = self.read_ticket(raw_ticket)
         except FlowError as exc:
-            await self.outcomes.dead_link(exc, raw_ticket)
+            if exc.page_id and exc.psid:
+                await self.outcomes.link_opened(LoginFlow.WEB.value, user_agent)
+            await self.outcomes.dead_link(exc, raw_ticket, user_agent)
             raise
+        await self.outcomes.link_opened(ticket.flow.value, user_agent)
+        return ticket
 
     async def begin(
         self, raw_ticket: str | None, *, browser_nonce: str | None, user_agent: str | None
@@ -70,7 +75,7 @@ class LoginStarter:
         try:
             return await self._begin(raw_ticket, browser_nonce, user_agent)
         except FlowError as exc:
-            await self.outcomes.dead_link(exc, raw_ticket)
+            await self.outcomes.dead_link(exc, raw_ticket, user_agent)
             raise
 
     async def _begin(

@@ -99,6 +99,11 @@ class Grant(Base):
     updated_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     revoke_reason: Mapped[str | None] = mapped_column(Text)
+    # `botperms tokens check`: when debug_token last looked at the token and what it said
+    # ("valid", "expired", "invalid"), and when the person was told data access runs out.
+    token_checked_at: Mapped[datetime | None]
+    token_check: Mapped[str | None] = mapped_column(String(16))
+    expiry_notified_at: Mapped[datetime | None]
 
 
 class LoginAttempt(Base):
@@ -241,3 +246,17 @@ class PageBackoff(Base):
     strikes: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class LoginFunnel(Base):
+    """How many logins reached each step, per day, flow and client kind; never who."""
+
+    __tablename__ = "login_funnel"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    flow: Mapped[str] = mapped_column(String(16), primary_key=True)
+    client_kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    step: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The failure reason, or the declined scopes; "" for steps without one.
+    reason: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)

@@ -8,15 +8,19 @@ from datetime import datetime
 
 from botperms.store.completion import CompletionRepository
 from botperms.store.deletion import DeletionRepository
+from botperms.store.funnel import FunnelRepository, FunnelStep, bump
 from botperms.store.inbox import login_failed_event, login_succeeded_event
 from botperms.store.records import GrantRecord
+from botperms.store.token_health import TokenHealthRepository
 
 
 class LoginCancelled(Exception):
     """The attempt was cancelled (log-out, unlink) while its code was being exchanged."""
 
 
-class OperationsRepository(CompletionRepository, DeletionRepository):
+class OperationsRepository(
+    CompletionRepository, DeletionRepository, FunnelRepository, TokenHealthRepository
+):
     async def record_login(
         self,
         *,
@@ -33,10 +37,12 @@ class OperationsRepository(CompletionRepository, DeletionRepository):
         requested: Sequence[str],
         link_code: str | None = None,
         link_code_expires_at: datetime | None = None,
+        funnel: Sequence[FunnelStep] = (),
     ) -> GrantRecord:
         """Store a finished login in one transaction: the person's ASID, the grant, the
         account-linking code (then the grant is "pending" until Messenger's ``linked``
-        webhook), the attempt's outcome and, for an active grant, the on-login event.
+        webhook), the attempt's outcome and, for an active grant, the on-login event;
+        ``funnel``: the login funnel's steps this login reached, counted with it.
 
         Raises :class:`LoginCancelled` (storing nothing) when the attempt was cancelled
         meanwhile: the row is re-read under a lock, so a concurrent cancel waits or wins.
@@ -73,10 +79,18 @@ class OperationsRepository(CompletionRepository, DeletionRepository):
             else:
                 await self.inbox_add([login_succeeded_event(grant, requested)], session=tx)
             await self.finish_attempt(state_hash, "granted", session=tx)
+            await bump(tx, funnel)
         return grant
 
     async def record_login_failure(
-        self, *, state_hash: str | None, page_id: str, psid: str, reason: str, key: str
+        self,
+        *,
+        state_hash: str | None,
+        page_id: str,
+        psid: str,
+        reason: str,
+        key: str,
+        funnel: Sequence[FunnelStep] = (),
     ) -> None:
         """The attempt's outcome (if there is an attempt) and ``on_login_failed``'s event,
         together. ``key`` identifies what failed (the state hash or the ticket)."""
@@ -86,6 +100,7 @@ class OperationsRepository(CompletionRepository, DeletionRepository):
             await self.inbox_add(
                 [login_failed_event(page_id, psid, reason, attempt=key)], session=tx
             )
+            await bump(tx, funnel)
 
     async def confirm_link_and_announce(
         self, *, code: str, page_id: str, psid: str, now: datetime
@@ -99,6 +114,9 @@ class OperationsRepository(CompletionRepository, DeletionRepository):
             )
             requested = [*grant.scopes_granted, *grant.scopes_declined]
             await self.inbox_add([login_succeeded_event(grant, requested, linked=True)], session=tx)
+            # Messenger confirmed the link: the person is back in the conversation.
+            kind = await self.linked_client_kind(tx, page_id, psid)
+            await bump(tx, [FunnelStep("account_link", kind, "back_in_messenger")])
         return grant
 
     async def deauthorize(self, asid: str) -> list[GrantRecord]:
@@ -116,4 +134,3 @@ class OperationsRepository(CompletionRepository, DeletionRepository):
             erased = await self.erase_person(asid, session=tx)
             await self.create_deletion_request(code=code, asid=asid, erased=erased, session=tx)
         return erased
-

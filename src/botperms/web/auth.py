@@ -61,7 +61,7 @@ async def start_confirm(request: Request) -> Response:
     services = services_of(request)
     raw = request.query_params.get("ticket")
     try:
-        ticket = await services.login.preview(raw)
+        ticket = await services.login.preview(raw, user_agent=request.headers.get("user-agent"))
     except FlowError as exc:
         return flow_error(request, exc)
     assert raw is not None  # preview() refused a missing ticket
