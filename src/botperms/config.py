@@ -111,6 +111,17 @@ class Settings(BaseSettings):
     # handler of its own (the demo sets it; off by default, as a production bot should say
     # something better).
     failure_notice: bool = False
+    # Operations (docs/operations.md). /metrics: on the public port (default), on a port of
+    # its own (METRICS_PORT), or off (METRICS=off).
+    metrics: bool = True
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # Housekeeping, run by the workers: how long finished rows stay, and how long short-lived
+    # ones (login attempts, link codes, intents) stay past their expiry. Interval 0: off.
+    housekeeping_interval_seconds: float = Field(default=300.0, ge=0)
+    retention_days: float = Field(default=7.0, gt=0)
+    dead_retention_days: float = Field(default=30.0, gt=0)
+    expired_grace_hours: float = Field(default=1.0, ge=0)
     log_level: str = "INFO"
 
     @field_validator("token_keys", "scopes", "linking_redirect_hosts", mode="before")

@@ -25,6 +25,7 @@ from botperms.store.errors import (
     TicketAlreadyUsed,
     TokenDecryptError,
 )
+from botperms.store.housekeeping import PRUNE_KINDS, Retention
 from botperms.store.inbox import (
     internal_event,
     login_failed_event,
@@ -35,6 +36,7 @@ from botperms.store.operations import LoginCancelled
 from botperms.store.outbox import SendOutcome
 from botperms.store.page_directory import PageDirectory
 from botperms.store.pages import PagePause, PageRecord
+from botperms.store.queue_stats import QueueStats
 from botperms.store.records import (
     DeletionRequestRecord,
     GrantRecord,
@@ -48,6 +50,7 @@ from botperms.store.records import (
 from botperms.store.repositories import Store
 
 __all__ = [
+    "PRUNE_KINDS",
     "AttemptAlreadyConsumed",
     "Batcher",
     "CountIntentAsk",
@@ -72,7 +75,9 @@ __all__ = [
     "PageRecord",
     "PendingIntentRecord",
     "QueueEvent",
+    "QueueStats",
     "ReplayIntent",
+    "Retention",
     "SaveIntent",
     "Send",
     "SendOutcome",
