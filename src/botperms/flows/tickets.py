@@ -55,7 +55,11 @@ class TicketSigner:
         flow: LoginFlow = LoginFlow.WEB,
         auth_type: str | None = None,
         display_name: str | None = None,
+        ticket_id: str | None = None,
     ) -> str:
+        """A signed ticket. ``ticket_id``: the id that makes it single-use (new when None);
+        a login link rendered again for a retried send keeps its id, so either copy works once
+        between them."""
         payload = {
             "p": page_id,
             "u": psid,
@@ -63,7 +67,7 @@ class TicketSigner:
             "f": flow.value,
             "a": auth_type,
             "n": _printable(display_name),
-            "j": secrets.token_urlsafe(12),
+            "j": ticket_id or new_ticket_id(),
         }
         return str(self._serializer.dumps(payload))
 
@@ -122,6 +126,10 @@ class TicketSigner:
             auth_type=auth_type,
             display_name=name,
         )
+
+
+def new_ticket_id() -> str:
+    return secrets.token_urlsafe(12)
 
 
 def _printable(name: str | None) -> str | None:

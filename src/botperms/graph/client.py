@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+# Told every answer's headers, errors included (the outbox's pacer reads the usage headers).
+HeadersHook = Callable[[Mapping[str, str]], None]
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 # Params we always set ourselves; any copy inside a paging URL is dropped so the token and proof
@@ -137,6 +139,7 @@ class GraphClient:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         idempotent: bool | None = None,
+        on_headers: HeadersHook | None = None,
     ) -> Any:
         """Call the Graph API and return the decoded JSON (dict, list, or ``True``).
 
@@ -156,7 +159,9 @@ class GraphClient:
         attempt = 0
         while True:
             try:
-                return await self._once(method, url, query, json, endpoint, secrets, idempotent)
+                return await self._once(
+                    method, url, query, json, endpoint, secrets, idempotent, on_headers
+                )
             except GraphError as error:
                 delay = self._retry_delay(error, attempt)
                 if delay is None:
@@ -218,6 +223,7 @@ class GraphClient:
         endpoint: str,
         secrets: list[str],
         idempotent: bool,
+        on_headers: HeadersHook | None = None,
     ) -> Any:
         try:
             response = await self._transport.request(method, url, query, json, self._timeout)
@@ -230,6 +236,8 @@ class GraphClient:
                 endpoint=endpoint,
                 ambiguous=not (idempotent or exc.not_sent),
             ) from None
+        if on_headers is not None:
+            on_headers(response.headers)
         body = response.body
         is_error = response.status >= 400
         try:

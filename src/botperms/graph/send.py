@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, TypeGuard
 
-from botperms.graph.client import GraphClient
+from botperms.graph.client import GraphClient, HeadersHook
 
 SenderAction = Literal["typing_on", "typing_off", "mark_seen"]
 
@@ -66,6 +66,7 @@ async def send_message(
     messaging_type: str = "RESPONSE",
     tag: str | None = None,
     notification_type: str | None = None,
+    on_headers: HeadersHook | None = None,
 ) -> SendResult:
     """POST one message (built with :mod:`botperms.messenger.builders`) to a PSID.
 
@@ -84,7 +85,9 @@ async def send_message(
         body["tag"] = tag
     if notification_type is not None:
         body["notification_type"] = notification_type
-    data = await graph.request("POST", SEND_PATH, access_token=page_token, json=body)
+    data = await graph.request(
+        "POST", SEND_PATH, access_token=page_token, json=body, on_headers=on_headers
+    )
     if not isinstance(data, dict):
         return SendResult(recipient_id=None, message_id=None)
     return SendResult(
@@ -98,7 +101,14 @@ def is_sender_action(value: object) -> TypeGuard[SenderAction]:
     return isinstance(value, str) and value in SENDER_ACTIONS
 
 
-async def send_action(graph: GraphClient, page_token: str, psid: str, action: SenderAction) -> None:
+async def send_action(
+    graph: GraphClient,
+    page_token: str,
+    psid: str,
+    action: SenderAction,
+    *,
+    on_headers: HeadersHook | None = None,
+) -> None:
     """Show typing on/off or mark the conversation seen. Sent with ``recipient`` only."""
     if not is_sender_action(action):
         raise ValueError(
@@ -113,4 +123,5 @@ async def send_action(graph: GraphClient, page_token: str, psid: str, action: Se
         access_token=page_token,
         json={"recipient": {"id": psid}, "sender_action": action},
         idempotent=True,
+        on_headers=on_headers,
     )

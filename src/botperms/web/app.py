@@ -78,9 +78,12 @@ def create_app(
         Route(DATA_DELETION_PATH, leaving.data_deletion, methods=["POST"]),
         Route(DELETION_STATUS_PATH, leaving.deletion_status, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
+    settings = services.settings
+    if settings.metrics and settings.metrics_port is None:
+        # Otherwise /metrics is served on its own port (web.metrics_server), or not at all.
+        routes.append(Route("/metrics", metrics, methods=["GET"]))
     app = _Application(
         routes=routes,
         lifespan=lifespan,
