@@ -18,7 +18,7 @@ import typer
 import uvicorn
 
 from fakebook.app import create_app
-from fakebook.config import FakebookConfig, load_config
+from fakebook.config import FakebookConfig, PageConfig, load_config
 
 app = typer.Typer(
     help="fakebook: a local stand-in for the Facebook Graph API subset, the Login dialog and a"
@@ -50,7 +50,8 @@ SERVE_HELP = "\n\n".join(
         " the Login dialog at /vNN.0/dialog/oauth; signed webhook deliveries to webhook_url,"
         " with retries; a chat simulator at / (Messenger Extensions, m.me, closeWindow); the"
         " person's Settings page with the deauthorize and data-deletion callbacks. An expired"
-        " version is served at the oldest available one, as on Facebook.",
+        " version is served at the oldest available one, as on Facebook. Several pages with"
+        " --extra-page: each has its own token, threads, webhooks and subscribed_apps.",
         "Not emulated: attachment upload, the Handover, Conversations and Insights APIs,"
         " Instagram, WhatsApp, Login for Business, real rate limiting; any other path answers"
         " Facebook's error for it.",
@@ -79,10 +80,21 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8090,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    extra_page: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--extra-page",
+            metavar="ID,NAME,TOKEN",
+            help="One more page of the app, with its own page token (repeat for more);"
+            " the same as `extra_pages` in the settings file.",
+        ),
+    ] = None,
 ) -> None:
     """Run fakebook (see SERVE_HELP)."""
     try:
         config = load_config(config_file)
+        if extra_page:
+            config = _with_pages(config, extra_page)
     except (ValueError, OSError) as exc:
         typer.echo(f"fakebook: bad configuration: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -95,6 +107,17 @@ def serve(
     server = uvicorn.Server(uvicorn.Config(create_app(config), log_level=log_level))
     print(f"fakebook listening on {url}", flush=True)
     asyncio.run(server.serve(sockets=[sock]))
+
+
+def _with_pages(config: FakebookConfig, specs: list[str]) -> FakebookConfig:
+    pages = list(config.extra_pages)
+    for spec in specs:
+        parts = [part.strip() for part in spec.split(",")]
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"--extra-page takes ID,NAME,TOKEN, not {spec!r}")
+        pages.append(PageConfig(id=parts[0], name=parts[1], token=parts[2]))
+    values = {**config.model_dump(), "extra_pages": [page.model_dump() for page in pages]}
+    return FakebookConfig.model_validate(values)
 
 
 @app.command("example-config")

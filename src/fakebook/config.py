@@ -6,6 +6,7 @@ demo can pick the behaviour it wants to exercise.
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 from collections.abc import Mapping
@@ -19,8 +20,19 @@ from fakebook.versions import parse_version
 ENV_PREFIX = "FAKEBOOK_"
 
 
+class PageConfig(BaseModel):
+    """One more page of the app (the first page is ``page_id``/``page_name``/``page_token``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^\d+$")
+    name: str = Field(min_length=1)
+    token: str = Field(min_length=8)
+    username: str | None = None
+
+
 class FakebookConfig(BaseModel):
-    """The app, the page and the platform behaviours fakebook emulates."""
+    """The app, the page(s) and the platform behaviours fakebook emulates."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -32,6 +44,9 @@ class FakebookConfig(BaseModel):
     # m.me links accept the page id or this username.
     page_username: str | None = "botpermsdemo"
     page_token: str = "EAAFakebookDemoPageToken"
+    # More pages, each with its own token: webhooks carry the page's id, a page token's /me is
+    # its page, and each page has its own threads and subscribed_apps.
+    extra_pages: list[PageConfig] = Field(default_factory=list)
     webhook_url: str | None = None
     verify_token: str = "fakebook-verify-token"
     valid_redirect_uris: list[str] = Field(default_factory=list)
@@ -96,13 +111,47 @@ class FakebookConfig(BaseModel):
             raise ValueError(f"callback URLs must be absolute http(s) URLs: {value!r}")
         return value
 
+    @field_validator("extra_pages")
+    @classmethod
+    def _distinct_pages(cls, value: list[PageConfig]) -> list[PageConfig]:
+        ids = [page.id for page in value]
+        tokens = [page.token for page in value]
+        if len(set(ids)) != len(ids) or len(set(tokens)) != len(tokens):
+            raise ValueError("extra_pages need distinct ids and tokens")
+        return value
+
     @property
     def app_token(self) -> str:
         return f"{self.app_id}|{self.app_secret}"
 
+    @property
+    def pages(self) -> tuple[PageConfig, ...]:
+        """Every page, the first (``page_id``) first."""
+        first = PageConfig(
+            id=self.page_id, name=self.page_name, token=self.page_token, username=self.page_username
+        )
+        return (first, *(page for page in self.extra_pages if page.id != self.page_id))
+
+    def page(self, page_id_or_username: str | None) -> PageConfig | None:
+        """The page of that id (or m.me username); None names the first page."""
+        if page_id_or_username is None:
+            return self.pages[0]
+        for page in self.pages:
+            if page_id_or_username in (page.id, page.username):
+                return page
+        return None
+
+    def page_of_token(self, token: str) -> PageConfig | None:
+        for page in self.pages:
+            if hmac.compare_digest(page.token, token):
+                return page
+        return None
+
 
 def _env_value(name: str, raw: str) -> Any:
     """Env values are strings; lists may be JSON or comma-separated."""
+    if name == "extra_pages":
+        return json.loads(raw)
     if name == "valid_redirect_uris":
         raw = raw.strip()
         if raw.startswith("["):

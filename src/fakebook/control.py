@@ -3,6 +3,7 @@
 Not a Facebook API, so errors are plain `{"error": "..."}` with 400/404. Routes:
 
 GET  people                        the seeded people (psid, asid, names, likes_count)
+GET  pages                         the app's pages (id, name, username, subscribed_fields)
 POST reset                         back to the seed (pending webhook deliveries are cancelled)
 GET  conversations/{psid}          the thread, oldest first
 GET  chat/{psid}                   the thread plus window and delivery state (the page polls it)
@@ -21,6 +22,9 @@ GET  grants/{asid}                 what the person granted/declined to the app
 GET  subscription                  {"subscribed": bool, "subscribed_fields": [...]}: the page's
                                    POST subscribed_apps, for tests of a bot's setup
 
+With several pages (`extra_pages`), `?page=PAGE_ID` picks the page of conversations/, chat/…,
+subscription (default: the first page) and filters sent and deliveries.
+
 Account linking (linking/…) and the app settings actions (apps/…) have their routes beside
 their pages, in account_linking.py and settings_page.py.
 """
@@ -34,6 +38,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fakebook.chat import Chat, ChatError, Delivery
+from fakebook.config import PageConfig
 from fakebook.faults import Fault
 from fakebook.state import State
 from fakebook.webhooks import WebhookDeliverer
@@ -51,6 +56,15 @@ def _chat(request: Request) -> Chat:
 
 def _error(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _page(request: Request) -> PageConfig:
+    """The page ``?page=`` names (the first page without it)."""
+    wanted = request.query_params.get("page") or None
+    page = _state(request).config.page(wanted)
+    if page is None:
+        raise ChatError(f"no fake page {wanted}")
+    return page
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -74,12 +88,31 @@ async def reset(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+async def pages(request: Request) -> Response:
+    state = _state(request)
+    return JSONResponse(
+        [
+            {
+                "id": page.id,
+                "name": page.name,
+                "username": page.username,
+                "subscribed_fields": state.subscriptions.get(page.id),
+            }
+            for page in state.config.pages
+        ]
+    )
+
+
 async def conversation(request: Request) -> Response:
     state = _state(request)
     psid = request.path_params["psid"]
     if psid not in state.by_psid:
         return _error(f"no fake person with PSID {psid}", 404)
-    return JSONResponse(state.conversation(psid).entries)
+    try:
+        page = _page(request)
+    except ChatError as exc:
+        return _error(str(exc), 404)
+    return JSONResponse(state.conversation(psid, page.id).entries)
 
 
 async def chat_state(request: Request) -> Response:
@@ -88,17 +121,21 @@ async def chat_state(request: Request) -> Response:
     person = state.by_psid.get(psid)
     if person is None:
         return _error(f"no fake person with PSID {psid}", 404)
-    thread = state.conversation(psid)
+    try:
+        page = _page(request)
+    except ChatError as exc:
+        return _error(str(exc), 404)
+    thread = state.conversation(psid, page.id)
     closes = thread.window_closes_at(state.config.messaging_window_seconds)
     deliveries = [
         {key: value for key, value in record.items() if key != "body"}
         for record in state.deliveries
-        if record["psid"] == psid
+        if record["psid"] == psid and record.get("page_id") == page.id
     ]
     return JSONResponse(
         {
             "person": {**person.summary(), "email": person.email},
-            "page": {"id": state.config.page_id, "name": state.config.page_name},
+            "page": {"id": page.id, "name": page.name},
             "entries": thread.entries,
             "window_open": thread.window_open(state.now(), state.config.messaging_window_seconds),
             "window_closes_at": int(closes * 1000) if closes is not None else None,
@@ -130,12 +167,18 @@ async def send_message(request: Request) -> Response:
     try:
         body = await _json(request)
         quick_reply = body.get("quick_reply")
+        page_id = _page(request).id
         if isinstance(quick_reply, dict):
             entry, delivery = _chat(request).message(
-                psid, str(quick_reply.get("title", "")), str(quick_reply.get("payload", ""))
+                psid,
+                str(quick_reply.get("title", "")),
+                str(quick_reply.get("payload", "")),
+                page_id=page_id,
             )
         else:
-            entry, delivery = _chat(request).message(psid, str(body.get("text") or ""))
+            entry, delivery = _chat(request).message(
+                psid, str(body.get("text") or ""), page_id=page_id
+            )
     except ChatError as exc:
         return _error(str(exc), 404 if "PSID" in str(exc) else 400)
     return await _answer(request, entry, delivery)
@@ -146,7 +189,10 @@ async def send_postback(request: Request) -> Response:
     try:
         body = await _json(request)
         entry, delivery = _chat(request).postback(
-            psid, str(body.get("title") or ""), str(body.get("payload") or "")
+            psid,
+            str(body.get("title") or ""),
+            str(body.get("payload") or ""),
+            page_id=_page(request).id,
         )
     except ChatError as exc:
         return _error(str(exc), 404 if "PSID" in str(exc) else 400)
@@ -157,22 +203,32 @@ async def send_referral(request: Request) -> Response:
     psid = request.path_params["psid"]
     try:
         body = await _json(request)
-        entry, delivery = _chat(request).referral(psid, str(body.get("ref") or ""))
+        entry, delivery = _chat(request).referral(
+            psid, str(body.get("ref") or ""), page_id=_page(request).id
+        )
     except ChatError as exc:
         return _error(str(exc), 404 if "PSID" in str(exc) else 400)
     return await _answer(request, entry, delivery)
 
 
-async def sent(request: Request) -> Response:
+def _matching(request: Request, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records of ``?psid=`` and ``?page=`` (each filter only when given)."""
     psid = request.query_params.get("psid")
-    calls = [call for call in _state(request).sent if psid is None or call["psid"] == psid]
-    return JSONResponse(calls)
+    page = request.query_params.get("page")
+    return [
+        record
+        for record in records
+        if (psid is None or record["psid"] == psid)
+        and (page is None or record.get("page_id") == page)
+    ]
+
+
+async def sent(request: Request) -> Response:
+    return JSONResponse(_matching(request, _state(request).sent))
 
 
 async def deliveries(request: Request) -> Response:
-    psid = request.query_params.get("psid")
-    records = [r for r in _state(request).deliveries if psid is None or r["psid"] == psid]
-    return JSONResponse(records)
+    return JSONResponse(_matching(request, _state(request).deliveries))
 
 
 async def verify_webhook(request: Request) -> Response:
@@ -268,12 +324,17 @@ async def grants(request: Request) -> Response:
 
 
 async def subscription(request: Request) -> Response:
-    fields = _state(request).subscribed_fields
+    try:
+        page = _page(request)
+    except ChatError as exc:
+        return _error(str(exc), 404)
+    fields = _state(request).subscriptions.get(page.id)
     return JSONResponse({"subscribed": fields is not None, "subscribed_fields": fields or []})
 
 
 ROUTES = [
     Route("/_fakebook/people", people),
+    Route("/_fakebook/pages", pages),
     Route("/_fakebook/reset", reset, methods=["POST"]),
     Route("/_fakebook/conversations/{psid}", conversation),
     Route("/_fakebook/chat/{psid}", chat_state),

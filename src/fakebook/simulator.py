@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from html import escape
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -50,12 +51,15 @@ async def chat(request: Request) -> Response:
     ref = request.query_params.get("ref")
     # m.me with a ref into an existing thread is a referral event; a new thread would go
     # through Get Started, which belongs to messenger_profile (not emulated yet).
-    has_thread = bool(state.conversation(psid).entries)
+    # Several pages: ?page= (or m.me/{page}) picks the page this person chats with.
+    page = state.config.page(request.query_params.get("page") or None) or state.config.pages[0]
+    has_thread = bool(state.conversation(psid, page.id).entries)
     context = {
         "person": state.by_psid[psid],
         "people": state.people,
-        "page_id": state.config.page_id,
-        "page_name": state.config.page_name,
+        "pages": state.config.pages,
+        "page_id": page.id,
+        "page_name": page.name,
         "view": request.query_params.get("view"),
         "ref": ref if ref and has_thread else None,
     }
@@ -66,12 +70,14 @@ async def chat(request: Request) -> Response:
 
 async def m_me(request: Request) -> Response:
     config = _state(request).config
-    page = request.path_params["page"]
-    if page not in (config.page_id, config.page_username):
-        return error_page(request, "Page not found", f"fakebook has no page {page!r}.", 404)
-    target = "/chat"
-    if request.url.query:
-        target += "?" + request.url.query
+    wanted = request.path_params["page"]
+    page = config.page(wanted)
+    if page is None:
+        return error_page(request, "Page not found", f"fakebook has no page {wanted!r}.", 404)
+    query = request.query_params.multi_items()
+    if page.id != config.page_id:
+        query = [("page", page.id), *query]
+    target = "/chat" + ("?" + urlencode(query) if query else "")
     return RedirectResponse(target, status_code=302)
 
 
@@ -83,8 +89,8 @@ async def avatar(request: Request) -> Response:
     person = state.person(ident)
     if person is not None:
         initials = person.first_name[:1] + person.last_name[:1]
-    elif ident == state.config.page_id:
-        initials = state.config.page_name[:1]
+    elif (page := state.config.page(ident)) is not None:
+        initials = page.name[:1]
     else:
         return Response("not found", status_code=404)
     colour = _COLOURS[hashlib.sha256(ident.encode()).digest()[0] % len(_COLOURS)]

@@ -57,14 +57,15 @@ class State:
         # Only people who have logged in to the app have an entry (an "installed" app).
         self.grants: dict[str, Grants] = {}
         self.tokens = TokenBook()
-        self.conversations: dict[str, Conversation] = {}
+        # One thread per (page, PSID): a person can chat with several pages of the app.
+        self.conversations: dict[tuple[str, str], Conversation] = {}
         self.sent: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []
         self.faults = FaultList()
         self.shaping = Shaping()
         self.messenger_profile = MessengerProfile()
-        # The fields of POST /{page-id}/subscribed_apps; None: the app is not subscribed.
-        self.subscribed_fields: list[str] | None = None
+        # Per page, the fields of POST /{page-id}/subscribed_apps; absent: not subscribed.
+        self.subscriptions: dict[str, list[str]] = {}
         self.linking = LinkingBook()
         # ASIDs that removed the app (Settings → Apps and Websites lists it as removed).
         self.removed_apps: set[str] = set()
@@ -74,10 +75,17 @@ class State:
     def now(self) -> float:
         return self.clock()
 
-    def conversation(self, psid: str) -> Conversation:
-        if psid not in self.conversations:
-            self.conversations[psid] = Conversation(psid=psid)
-        return self.conversations[psid]
+    @property
+    def subscribed_fields(self) -> list[str] | None:
+        """The first page's subscription (None: the app is not subscribed to it)."""
+        return self.subscriptions.get(self.config.page_id)
+
+    def conversation(self, psid: str, page_id: str | None = None) -> Conversation:
+        """The thread of ``psid`` with ``page_id`` (the first page when None)."""
+        key = (page_id or self.config.page_id, psid)
+        if key not in self.conversations:
+            self.conversations[key] = Conversation(psid=psid)
+        return self.conversations[key]
 
     def person(self, psid_or_asid: str) -> Person | None:
         return self.by_psid.get(psid_or_asid) or self.by_asid.get(psid_or_asid)

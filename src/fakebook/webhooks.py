@@ -42,7 +42,8 @@ class WebhookDeliverer:
         self.state = state
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
-        self._tails: dict[str, asyncio.Task[dict[str, Any]]] = {}
+        # The last delivery of each (page, PSID) thread: the next one waits for it (order).
+        self._tails: dict[tuple[str, str], asyncio.Task[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[dict[str, Any]]] = set()
         self._counter = 0
 
@@ -57,22 +58,30 @@ class WebhookDeliverer:
             )
         return self._client
 
-    def envelope(self, psid: str, event: dict[str, Any]) -> dict[str, Any]:
-        page_id = self.state.config.page_id
+    def envelope(
+        self, psid: str, event: dict[str, Any], page_id: str | None = None
+    ) -> dict[str, Any]:
+        """The webhook body of one event of ``psid`` with ``page_id`` (the first page if None):
+        ``entry[].id`` and the recipient are that page."""
+        page_id = page_id or self.state.config.page_id
         ms = int(self.state.now() * 1000)
         messaging = {"sender": {"id": psid}, "recipient": {"id": page_id}, "timestamp": ms}
         messaging.update(event)
         return {"object": "page", "entry": [{"id": page_id, "time": ms, "messaging": [messaging]}]}
 
-    def submit(self, psid: str, event: dict[str, Any]) -> asyncio.Task[dict[str, Any]]:
-        """Queue one event for `psid`; the task resolves to its delivery record."""
-        body = encode(self.envelope(psid, event))
+    def submit(
+        self, psid: str, event: dict[str, Any], page_id: str | None = None
+    ) -> asyncio.Task[dict[str, Any]]:
+        """Queue one event of `psid` to `page_id`; the task resolves to its delivery record."""
+        page_id = page_id or self.state.config.page_id
+        body = encode(self.envelope(psid, event, page_id))
         self._counter += 1
         kind = next(iter(event))
         inner = event[kind]
         record: dict[str, Any] = {
             "id": self._counter,
             "psid": psid,
+            "page_id": page_id,
             "kind": kind,
             "mid": inner.get("mid") if isinstance(inner, dict) else None,
             "body": body.decode("ascii"),
@@ -85,8 +94,9 @@ class WebhookDeliverer:
             "finished": None,
         }
         self.state.deliveries.append(record)
-        task = asyncio.create_task(self._run(self._tails.get(psid), record, body))
-        self._tails[psid] = task
+        thread = (page_id, psid)
+        task = asyncio.create_task(self._run(self._tails.get(thread), record, body))
+        self._tails[thread] = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task

@@ -81,8 +81,9 @@ def invalid_token_error() -> GraphError:
 def identify(token: str, state: State) -> Caller | GraphError:
     """The caller behind a token, or the error Facebook gives for it."""
     config = state.config
-    if token == config.page_token:
-        return Caller(kind="page", token=token)
+    page = config.page_of_token(token)
+    if page is not None:
+        return Caller(kind="page", token=token, page_id=page.id)
     if token == config.app_token or token in state.tokens.app_tokens:
         return Caller(kind="app", token=token)
     user_token = state.tokens.users.get(token)

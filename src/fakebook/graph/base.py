@@ -16,7 +16,7 @@ from typing import Any, Literal
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fakebook.config import FakebookConfig
+from fakebook.config import FakebookConfig, PageConfig
 from fakebook.errors import GraphError, invalid_param
 from fakebook.people import Person
 from fakebook.state import State
@@ -33,6 +33,8 @@ class Caller:
     token: str
     user_token: UserToken | None = None
     person: Person | None = None
+    # For a page token: which page it belongs to.
+    page_id: str | None = None
 
 
 @dataclass
@@ -89,6 +91,14 @@ class GraphRequest:
         if self.caller is None:
             raise GraphError("An access token is required to request this resource.", code=104)
         return self.caller
+
+    @property
+    def page(self) -> PageConfig:
+        """The calling page token's page (the first page for other callers)."""
+        page_id = self.caller.page_id if self.caller is not None else None
+        page = self.config.page(page_id)
+        assert page is not None
+        return page
 
     def require_page(self) -> Caller:
         caller = self.require_token()

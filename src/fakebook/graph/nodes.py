@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fakebook.config import PageConfig
 from fakebook.errors import invalid_param
 from fakebook.graph.base import GraphRequest
 from fakebook.graph.fields import FieldSpec, parse_fields
@@ -82,14 +83,14 @@ def _picture_field(req: GraphRequest, ident: str) -> Any:
     return value
 
 
-def page_node(req: GraphRequest) -> dict[str, Any]:
-    config = req.config
+def page_node(req: GraphRequest, page: PageConfig | None = None) -> dict[str, Any]:
+    page = page or req.page
     values: dict[str, Any] = {
-        "id": config.page_id,
-        "name": config.page_name,
-        "username": config.page_username,
-        "link": f"https://www.facebook.com/{config.page_username or config.page_id}",
-        "picture": _picture_field(req, config.page_id),
+        "id": page.id,
+        "name": page.name,
+        "username": page.username,
+        "link": f"https://www.facebook.com/{page.username or page.id}",
+        "picture": _picture_field(req, page.id),
     }
     return _pick(values, requested(req, ("name", "id")), "Page")
 

@@ -31,15 +31,19 @@ PAGE_FIELDS = (
 )  # fmt: skip
 
 
-def _page(req: GraphRequest) -> None:
+def _page(req: GraphRequest) -> str:
+    """The page the path names, which must be the page token's own page."""
     req.require_page()
     page = req.match.get("page")
-    if page not in ("me", req.config.page_id):
+    if page not in ("me", req.page.id):
+        # Another page's id (or none of the app's): Facebook's answer for an object the token
+        # cannot reach.
         raise invalid_param(
             f"Unsupported {req.method.lower()} request. Object with ID '{page}' does not exist,"
             " cannot be loaded due to missing permissions, or does not support this operation.",
             subcode=33,
         )
+    return req.page.id
 
 
 def _list(req: GraphRequest, name: str) -> list[str]:
@@ -60,7 +64,7 @@ def _list(req: GraphRequest, name: str) -> list[str]:
 
 
 async def subscribe(req: GraphRequest) -> dict[str, Any]:
-    _page(req)
+    page_id = _page(req)
     fields = _list(req, "subscribed_fields")
     for index, name in enumerate(fields):
         if name not in PAGE_FIELDS:
@@ -68,13 +72,12 @@ async def subscribe(req: GraphRequest) -> dict[str, Any]:
                 f"Param subscribed_fields[{index}] must be one of {{{', '.join(PAGE_FIELDS)}}}"
                 f' - got "{name}"'
             )
-    req.state.subscribed_fields = list(dict.fromkeys(fields))
+    req.state.subscriptions[page_id] = list(dict.fromkeys(fields))
     return {"success": True}
 
 
 async def subscriptions(req: GraphRequest) -> dict[str, Any]:
-    _page(req)
-    fields = req.state.subscribed_fields
+    fields = req.state.subscriptions.get(_page(req))
     if fields is None:
         return {"data": []}
     config = req.config
@@ -89,8 +92,7 @@ async def subscriptions(req: GraphRequest) -> dict[str, Any]:
 
 
 async def unsubscribe(req: GraphRequest) -> dict[str, Any]:
-    _page(req)
-    req.state.subscribed_fields = None
+    req.state.subscriptions.pop(_page(req), None)
     return {"success": True}
 
 

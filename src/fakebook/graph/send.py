@@ -56,7 +56,7 @@ def _recipient_psid(req: GraphRequest) -> str:
 
 def _check_window(req: GraphRequest, psid: str, messaging_type: str, tag: str | None) -> None:
     config = req.config
-    conversation = req.state.conversation(psid)
+    conversation = req.state.conversation(psid, req.page.id)
     now = req.state.now()
     if messaging_type != "MESSAGE_TAG":
         window = config.messaging_window_seconds
@@ -72,7 +72,7 @@ def _check_window(req: GraphRequest, psid: str, messaging_type: str, tag: str | 
 async def send_message(req: GraphRequest) -> dict[str, Any]:
     req.require_page()
     page_id = req.match.get("page_id")
-    if page_id is not None and page_id != req.config.page_id:
+    if page_id is not None and page_id != req.page.id:
         raise invalid_param(
             f"Unsupported post request. Object with ID '{page_id}' does not exist, cannot be"
             " loaded due to missing permissions, or does not support this operation.",
@@ -85,7 +85,7 @@ async def send_message(req: GraphRequest) -> dict[str, Any]:
     if notification_type is not None:
         _one_of("notification_type", notification_type, NOTIFICATION_TYPES)
     state = req.state
-    conversation = state.conversation(psid)
+    conversation = state.conversation(psid, req.page.id)
     if sender_action is not None:
         if message is not None:
             raise invalid_param("param sender_action cannot be sent together with message.")
@@ -119,6 +119,7 @@ async def send_message(req: GraphRequest) -> dict[str, Any]:
 def _log(req: GraphRequest, entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "time": entry["time"],
+        "page_id": req.page.id,
         "path": req.request.url.path,
         "messaging_type": entry.get("messaging_type"),
         "tag": entry.get("tag"),

@@ -46,7 +46,7 @@ def subject(req: GraphRequest, node: str, edge: str) -> Person:
         if person is None or person.asid not in req.state.grants:
             raise unsupported(req, node)
         return person
-    if node in ("me", req.config.page_id):
+    if node == "me" or req.config.page(node) is not None:
         raise invalid_param(f"Tried accessing nonexisting field ({edge}) on node type (Page)")
     raise unsupported(req, node)
 
@@ -55,7 +55,10 @@ async def node(req: GraphRequest) -> dict[str, Any]:
     node_id = req.match.get("node", "me")
     caller = req.require_token()
     config = req.config
-    if node_id == config.page_id or (node_id == "me" and caller.kind == "page"):
+    named = config.page(node_id) if node_id.isdigit() else None
+    if named is not None:
+        return page_node(req, named)
+    if node_id == "me" and caller.kind == "page":
         return page_node(req)
     if caller.kind == "page" and node_id in req.state.by_psid:
         return profile_node(req, req.state.by_psid[node_id])
@@ -66,8 +69,11 @@ async def picture(req: GraphRequest) -> dict[str, Any] | Response:
     """`/{id}/picture`: a 302 to the image, or `{"data": {...}}` with `redirect=0`."""
     node_id = req.match["node"]
     caller = req.require_token()
-    if node_id == req.config.page_id or (node_id == "me" and caller.kind == "page"):
-        ident = req.config.page_id
+    named = req.config.page(node_id) if node_id.isdigit() else None
+    if named is not None:
+        ident = named.id
+    elif node_id == "me" and caller.kind == "page":
+        ident = req.page.id
     elif caller.kind == "page" and node_id in req.state.by_psid:
         ident = node_id
     else:

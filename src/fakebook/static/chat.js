@@ -26,7 +26,10 @@
     var options = body === undefined ? {} : {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
     };
-    return fetch("/_fakebook/chat/" + psid + path, options).then(function (r) { return r.json(); });
+    // The thread is the person's with the page picked in the toolbar (several pages: ?page=).
+    var sep = path.indexOf("?") < 0 ? "?" : "&";
+    var url = "/_fakebook/chat/" + psid + path + sep + "page=" + encodeURIComponent(app.dataset.pageId);
+    return fetch(url, options).then(function (r) { return r.json(); });
   }
 
   function showToast(text) {
@@ -118,6 +121,15 @@
     var text = input.value.trim();
     if (text) { input.value = ""; sendText(text); }
   });
+  var pageSelect = document.getElementById("page-select");
+  if (pageSelect) {
+    pageSelect.addEventListener("change", function (event) {
+      var url = new URL(window.location.href);
+      url.searchParams.set("page", event.target.value);
+      window.location.href = url.toString();
+    });
+  }
+
   document.getElementById("person-select").addEventListener("change", function (event) {
     var url = new URL(window.location.href);
     url.searchParams.set("person", event.target.value);
