@@ -90,10 +90,16 @@ class OutboxRepository(Repository):
         await connection.execute(insert(cast(Table, OutboxMessage.__table__)), rows)
 
     async def outbox_claim(
-        self, now: datetime, limit: int, *, exclude: Collection[tuple[str, str]] = ()
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        exclude: Collection[tuple[str, str]] = (),
+        exclude_pages: Collection[str] = (),
     ) -> list[OutboxItem]:
         """Mark due messages "sending" and return them: the oldest pending message of each
-        conversation not in ``exclude`` (whose message is in flight), oldest first.
+        conversation not in ``exclude`` (whose message is in flight), oldest first, leaving
+        out the pages in ``exclude_pages`` (paused after a rate limit).
 
         Only a conversation's oldest pending message is offered, so a message waiting for a
         retry holds back the ones queued after it, and order within a conversation holds.
@@ -115,6 +121,8 @@ class OutboxRepository(Repository):
             .order_by(column.id)
             .limit(limit + len(exclude))
         )
+        if exclude_pages:
+            query = query.where(column.page_id.not_in(sorted(exclude_pages)))
         async with self._tx(None) as session:
             tx = await session.connection()
             rows = [

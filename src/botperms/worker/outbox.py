@@ -59,7 +59,11 @@ class OutboxWorker:
         free = self.max_in_flight - len(self._in_flight)
         if free <= 0:
             return False  # woken again when a send finishes
-        items = await self.store.outbox_claim(self._clock(), free, exclude=self._in_flight.keys())
+        # A page paused after a rate limit keeps its messages; the other pages go on.
+        paused = await self.sender.backoff.paused_pages()
+        items = await self.store.outbox_claim(
+            self._clock(), free, exclude=self._in_flight.keys(), exclude_pages=paused
+        )
         for item in items:
             task = asyncio.create_task(self._send(item), name=f"outbox:{item.id}")
             self._in_flight[(item.page_id, item.psid)] = task

@@ -19,6 +19,7 @@ from botperms.graph import (
 )
 from botperms.store import OutboxItem, SendOutcome
 from botperms.worker.backoff import delay
+from botperms.worker.page_backoff import PageBackoff
 
 log = structlog.get_logger(__name__)
 
@@ -47,15 +48,25 @@ class Sender:
         graph: GraphClient,
         tokens: PageTokens,
         *,
+        backoff: PageBackoff | None = None,
         clock: Callable[[], datetime] = _now,
     ) -> None:
+        """``backoff``: pauses a rate-limited page's sends (default: in this process only;
+        give it the store in the distributed mode, so every worker pauses)."""
         self.graph = graph
         self._tokens = tokens
+        self.backoff = backoff or PageBackoff(None, clock=clock)
         self._clock = clock
 
     async def attempt(self, item: OutboxItem) -> SendOutcome:
         try:
             message_id = await self._deliver(item)
+        except RateLimitedError as exc:
+            # The page's limit, not this message's: the page's other messages wait too.
+            until = await self.backoff.rate_limited(
+                item.page_id, retry_after=exc.retry_after, reason=str(exc)[:200]
+            )
+            return self._failed(item, exc, not_before=until)
         except GraphError as exc:
             return self._failed(item, exc)
         except ValueError as exc:
@@ -63,6 +74,7 @@ class Sender:
             # botperms has no token for): no retry can fix it.
             log.warning("outbox.dead", item_id=item.id, psid=item.psid, reason=str(exc))
             return SendOutcome(item.id, "dead", error=f"invalid message: {exc}"[:500])
+        await self.backoff.succeeded(item.page_id)
         return SendOutcome(item.id, "sent", message_id=message_id)
 
     async def _deliver(self, item: OutboxItem) -> str | None:
@@ -85,7 +97,9 @@ class Sender:
         )
         return result.message_id
 
-    def _failed(self, item: OutboxItem, exc: GraphError) -> SendOutcome:
+    def _failed(
+        self, item: OutboxItem, exc: GraphError, *, not_before: datetime | None = None
+    ) -> SendOutcome:
         attempts = item.attempts + 1
         reason = str(exc)[:500]
         if "sender_action" in item.payload:
@@ -100,9 +114,7 @@ class Sender:
         if isinstance(exc, RateLimitedError) and exc.retry_after:
             wait = max(wait, exc.retry_after)
         log.info("outbox.retry", item_id=item.id, code=exc.code, attempts=attempts, wait=wait)
-        return SendOutcome(
-            item.id,
-            "pending",
-            error=reason,
-            next_attempt_at=self._clock() + timedelta(seconds=wait),
-        )
+        retry_at = self._clock() + timedelta(seconds=wait)
+        if not_before is not None:
+            retry_at = max(retry_at, not_before)
+        return SendOutcome(item.id, "pending", error=reason, next_attempt_at=retry_at)
