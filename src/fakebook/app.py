@@ -15,7 +15,15 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from fakebook import account_linking, control, control_shaping, sdk, settings_page, simulator
+from fakebook import (
+    account_linking,
+    control,
+    control_shaping,
+    page_inbox,
+    sdk,
+    settings_page,
+    simulator,
+)
 from fakebook.account_linking import Linker
 from fakebook.chat import Chat
 from fakebook.config import FakebookConfig
@@ -48,6 +56,7 @@ def create_app(
     routes = [
         *control.ROUTES,
         *control_shaping.ROUTES,
+        *page_inbox.ROUTES,
         *sdk.ROUTES,
         *simulator.ROUTES,
         *account_linking.ROUTES,

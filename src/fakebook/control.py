@@ -143,6 +143,8 @@ async def chat_state(request: Request) -> Response:
             "failed_deliveries": sum(1 for d in deliveries if d["status"] == "failed"),
             # The page's Messenger Profile as this person sees it (greeting, Get Started, menu).
             "profile": state.messenger_profile.display(person),
+            # The handover protocol: the bot's app, or the Page Inbox (a person answering).
+            "thread_owner": state.threads.owner(page.id, psid),
         }
     )
 

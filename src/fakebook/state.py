@@ -10,6 +10,7 @@ from typing import Any
 from fakebook.config import FakebookConfig
 from fakebook.conversations import Conversation
 from fakebook.faults import FaultList
+from fakebook.handover import Threads
 from fakebook.linking import LinkingBook
 from fakebook.messenger_profile import MessengerProfile
 from fakebook.people import Person, seed_people
@@ -67,6 +68,8 @@ class State:
         # Per page, the fields of POST /{page-id}/subscribed_apps; absent: not subscribed.
         self.subscriptions: dict[str, list[str]] = {}
         self.linking = LinkingBook()
+        # Who owns each thread (handover protocol): the bot's app unless it was passed.
+        self.threads = Threads(self.config.app_id)
         # ASIDs that removed the app (Settings → Apps and Websites lists it as removed).
         self.removed_apps: set[str] = set()
         # Every deauthorize / data-deletion callback call fakebook made, oldest first.

@@ -65,9 +65,14 @@ class WebhookDeliverer:
         ``entry[].id`` and the recipient are that page."""
         page_id = page_id or self.state.config.page_id
         ms = int(self.state.now() * 1000)
-        messaging = {"sender": {"id": psid}, "recipient": {"id": page_id}, "timestamp": ms}
+        sender, recipient = psid, page_id
+        if (event.get("message") or {}).get("is_echo"):
+            sender, recipient = page_id, psid  # an echo is the page's message to the person
+        messaging = {"sender": {"id": sender}, "recipient": {"id": recipient}, "timestamp": ms}
         messaging.update(event)
-        return {"object": "page", "entry": [{"id": page_id, "time": ms, "messaging": [messaging]}]}
+        # While another app owns the thread (handover), the bot gets its events as standby.
+        where = "standby" if self.state.threads.is_standby(page_id, psid, event) else "messaging"
+        return {"object": "page", "entry": [{"id": page_id, "time": ms, where: [messaging]}]}
 
     def submit(
         self, psid: str, event: dict[str, Any], page_id: str | None = None

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from fakebook.errors import GraphError, invalid_param
-from fakebook.graph import linking, oauth, page_settings, profile, send, users
+from fakebook.graph import handover, linking, oauth, page_settings, profile, send, users
 from fakebook.graph.auth import resolve_caller
 from fakebook.graph.base import Endpoint, GraphRequest
 from fakebook.state import State
@@ -30,6 +30,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *profile.ENDPOINTS,
     *page_settings.ENDPOINTS,
     *linking.ENDPOINTS,
+    *handover.ENDPOINTS,
     *users.ENDPOINTS,
 )
 

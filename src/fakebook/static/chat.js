@@ -121,6 +121,19 @@
     var text = input.value.trim();
     if (text) { input.value = ""; sendText(text); }
   });
+  // The Page Inbox's person (page_inbox.py): reply as the Page, or hand the thread back.
+  document.getElementById("inbox-composer").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var input = document.getElementById("inbox-input");
+    var text = input.value.trim();
+    if (!text) { return; }
+    input.value = "";
+    api("/inbox/reply", { text: text }).then(afterSend);
+  });
+  document.getElementById("inbox-hand-back").addEventListener("click", function () {
+    api("/inbox/hand_back", {}).then(afterSend);
+  });
+
   var pageSelect = document.getElementById("page-select");
   if (pageSelect) {
     pageSelect.addEventListener("change", function (event) {
@@ -219,9 +232,33 @@
     return link;
   }
 
+  var PAGE_INBOX = "263902037430900";
+  var HANDOVER_TEXT = {
+    pass_thread_control: function (e) {
+      return e.new_owner_app_id === PAGE_INBOX ? "The bot passed you to a person from the Page" :
+        "The conversation is back with the bot";
+    },
+    take_thread_control: function () { return "The bot took the conversation back"; },
+    request_thread_control: function (e) {
+      return (e.requested_owner_app_id === PAGE_INBOX ? "The Page Inbox" : "The bot") +
+        " asked for the conversation";
+    }
+  };
+
   function entryNode(entry) {
     var item = el("li", "entry " + entry.direction);
-    item.dataset.mid = entry.mid;
+    item.dataset.mid = entry.mid || "";
+    if (entry.direction === "handover") {  // the handover protocol: who is answering
+      item.className = "entry system handover";
+      item.textContent = (HANDOVER_TEXT[entry.action] || function () { return entry.action; })(entry);
+      return item;
+    }
+    if (entry.from === "page_inbox") {
+      item.className = "entry out human";
+      item.appendChild(el("small", "sender-label", "A person from the Page"));
+      item.appendChild(el("div", "bubble", entry.message.text));
+      return item;
+    }
     if (entry.direction === "in") {
       if (entry.kind === "referral") {
         item.className = "entry system";
@@ -273,6 +310,7 @@
       window.FakebookProfile.render(data.profile, entries.length === 0,
         { el: el, sendPostback: sendPostback, openUrl: openUrl });
     }
+    document.getElementById("human-banner").hidden = data.thread_owner !== PAGE_INBOX;
     thread.scrollTop = thread.scrollHeight;
     document.getElementById("window-status").textContent = data.window_open ?
       "24-hour window open" : "Window closed: the bot cannot message you";
@@ -289,7 +327,8 @@
 
   function poll() {
     return api("").then(function (data) {
-      var signature = JSON.stringify([data.entries.length, data.last_delivery, data.profile]);
+      var signature = JSON.stringify(
+        [data.entries.length, data.last_delivery, data.profile, data.thread_owner]);
       if (signature !== lastSignature) { lastSignature = signature; render(data); }
     }).catch(function () {
       document.getElementById("delivery-status").textContent = "fakebook is not answering.";
