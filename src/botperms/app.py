@@ -15,7 +15,9 @@ import httpx
 import structlog
 from starlette.applications import Starlette
 
-from botperms.bot import Bot, Dispatcher, Runtime
+from botperms.bot import Bot
+from botperms.bot.dispatcher import Dispatcher
+from botperms.bot.runtime import Runtime
 from botperms.config import Settings
 from botperms.flows import (
     LINK_START_PATH,

@@ -1,20 +1,25 @@
-"""The handler API a bot author writes against."""
+"""The handler API a bot author writes against: ``Bot``, ``Router``, ``Context``, ``requires``,
+``Prompts``. The machinery behind it (``botperms.bot.dispatcher.Dispatcher``,
+``botperms.bot.runtime.Runtime``) is internal: the composition root imports it from its
+modules, and it is not part of this package's public names."""
 
 from botperms.bot.app import Bot
-from botperms.bot.context import Context, LoginLinks, NotGranted, Runtime
-from botperms.bot.dispatcher import Dispatcher, handler_name
+from botperms.bot.context import Context, NotGranted
 from botperms.bot.prompts import Prompts
+from botperms.bot.registration import RegistrationError
 from botperms.bot.requires import Requirement, requires
+from botperms.bot.routing import Filter, Middleware, Next, Router
 
 __all__ = [
     "Bot",
     "Context",
-    "Dispatcher",
-    "LoginLinks",
+    "Filter",
+    "Middleware",
+    "Next",
     "NotGranted",
     "Prompts",
+    "RegistrationError",
     "Requirement",
-    "Runtime",
-    "handler_name",
+    "Router",
     "requires",
 ]

@@ -3,80 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any
 
-import structlog
-
-from botperms.graph import (
-    BoundGraph,
-    GraphClient,
-    GraphError,
-    Profile,
-    get_profile,
-    unlink_account,
+from botperms.bot.leaving import remove_permissions, unlink_on_messenger
+from botperms.bot.people import display_name, read_user_profile
+from botperms.bot.replies import (
+    BROWSER_BUTTON_TITLE,
+    LOGIN_BUTTON_TITLE,
+    LOGIN_PROMPT,
+    QuickReply,
+    link_url_for,
+    login_buttons,
+    reply_body,
 )
-from botperms.graph import revoke_permissions as graph_revoke_permissions
-from botperms.messenger import (
-    MessagingEvent,
-    account_link_button,
-    button_template,
-    generic_template,
-    quick_reply,
-    sender_action,
-    text_message,
-    web_url_button,
-    with_quick_replies,
-)
-from botperms.store import Effect, GrantRecord, Leave, PendingIntentRecord, Send, Store
+from botperms.bot.runtime import Runtime
+from botperms.graph import BoundGraph, UserProfile
+from botperms.messenger import MessagingEvent, button_template, sender_action
+from botperms.store import Effect, GrantRecord, Leave, PendingIntentRecord, Send
 
-log = structlog.get_logger(__name__)
-
-LOGIN_BUTTON_TITLE = "Log in with Facebook"  # 20 characters: Messenger's button title limit
-# Account linking works only in the Messenger phone apps (contract §3); people on messenger.com
-# or facebook.com need this second, ordinary login button.
-BROWSER_BUTTON_TITLE = "Log in on a computer"
-LOGIN_PROMPT = "To do that I need your permission on Facebook."
-
-QuickReply = tuple[str, str] | dict[str, Any]
-
-
-class LoginLinks(Protocol):
-    """Makes the URL a person's "Log in" button opens (the flows layer provides it)."""
-
-    def __call__(
-        self,
-        page_id: str,
-        psid: str,
-        scopes: tuple[str, ...] | None = None,
-        *,
-        auth_type: str | None = None,
-        display_name: str | None = None,
-    ) -> str: ...
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """The collaborators a bot runs with; the composition root builds one at start-up.
-
-    ``login_flow`` is ``"web"`` (a web_url login button) or ``"account_link"`` (Messenger's
-    account_link button to ``link_url``, plus a web_url button for desktop Messenger).
-    ``profile_ttl``: how long a person's cached user profile is used before asking again.
-    ``pages``: the pages this bot answers for (empty: any); events of other pages are kept
-    in the inbox but not handled, since there is no token to answer them with.
-    """
-
-    graph: GraphClient
-    store: Store
-    page_token: str
-    default_scopes: tuple[str, ...]
-    login_links: LoginLinks
-    login_flow: str = "web"
-    link_url: str = ""
-    profile_ttl: timedelta = timedelta(hours=24)
-    pages: frozenset[str] = frozenset()
+ACCOUNT_LINK = "account_link"
 
 
 class NotGranted(Exception):
@@ -84,16 +29,14 @@ class NotGranted(Exception):
     (see ``@requires``)."""
 
 
-def _quick_replies(replies: Sequence[QuickReply]) -> list[dict[str, Any]]:
-    return [reply if isinstance(reply, dict) else quick_reply(*reply) for reply in replies]
-
-
 class Context:
     """One event of one person, and what a handler can do about it.
 
     ``page_id`` and ``psid`` name the conversation, ``event`` is the webhook event (in login
     handlers: None after a web login, the ``linked`` event after account linking), ``grant``
-    the person's active grant (None when not logged in).
+    the person's active grant (None when not logged in). Page-level events without a person
+    (``policy_enforcement``, ``app_roles``, for ``@bot.on_event``) have an empty ``psid``, and
+    replying to them raises ``ValueError``.
 
     What a handler causes (replies, the typing indicator, logging out) is collected here and
     committed together with the event once the handler returns: a handler that raises sends
@@ -108,7 +51,8 @@ class Context:
         event: MessagingEvent | None,
         grant: GrantRecord | None,
     ) -> None:
-        self.runtime = runtime
+        # The store and the page token live in here: internal, never a handler's business.
+        self._runtime = runtime
         self.page_id = page_id
         self.psid = psid
         self.event = event
@@ -118,7 +62,7 @@ class Context:
         self.pending_intent: PendingIntentRecord | None = None
         #: True when this event is a replay of one that waited for the person to log in.
         self.replayed = False
-        self._profile: Profile | None = None
+        self._user_profile: UserProfile | None = None
         self.effects: list[Effect] = []
 
     def stage(self, effect: Effect) -> None:
@@ -134,7 +78,7 @@ class Context:
     @property
     def login_flow(self) -> str:
         """How this bot asks for permissions: ``"web"`` or ``"account_link"``."""
-        return self.runtime.login_flow
+        return self._runtime.login_flow
 
     # -- sending --------------------------------------------------------------------------
     async def reply(
@@ -154,28 +98,19 @@ class Context:
         - ``reply(elements=[generic_element(...), ...])``: a generic template (cards);
         - ``reply(message={...})``: a ready Send API message body.
 
-        ``quick_replies`` (``(title, payload)`` pairs or :func:`~botperms.messenger.quick_reply`
-        dicts) can go with any of them. Messenger's limits are checked here, and a broken rule
-        raises :class:`~botperms.messenger.InvalidMessage` naming the field.
+        ``quick_replies`` (``(title, payload)`` pairs or :func:`~botperms.quick_reply` dicts)
+        can go with any of them. Messenger's limits are checked here, and a broken rule raises
+        :class:`~botperms.InvalidMessage` naming the field.
         """
-        replies = _quick_replies(quick_replies) or None
-        if message is not None:
-            if text is not None or buttons or elements:
-                raise ValueError("reply(message=...) takes no text, buttons or elements")
-            body = with_quick_replies(message, replies)
-        elif elements:
-            if text is not None or buttons:
-                raise ValueError("a generic template has no text or buttons of its own")
-            body = generic_template(elements, replies)
-        elif text is None:
-            raise ValueError("reply() needs text or message (or elements)")
-        elif buttons:
-            body = button_template(text, buttons, replies)
-        else:
-            body = text_message(text, quick_replies=replies)
+        body = reply_body(
+            text, buttons=buttons, quick_replies=quick_replies, elements=elements, message=message
+        )
         self._send(body)
 
     def _send(self, body: dict[str, Any]) -> None:
+        if not self.psid:
+            kind = self.event.kind if self.event else "this"
+            raise ValueError(f"a {kind} event has no person to reply to")
         self.effects.append(Send(self.page_id, self.psid, body))
 
     async def typing(self) -> None:
@@ -200,76 +135,29 @@ class Context:
         facebook.com). A person who is already logged in, or a re-ask (``auth_type=
         "rerequest"``), always gets the web_url button.
         """
-        wanted = tuple(scopes) if scopes else self.runtime.default_scopes
-        name = await self._display_name()
-        url = self.runtime.login_links(
+        wanted = tuple(scopes) if scopes else self._runtime.default_scopes
+        name = display_name(await self.user_profile())
+        url = self._runtime.login_links(
             self.page_id, self.psid, wanted, auth_type=auth_type, display_name=name
         )
-        if self.login_flow == "account_link" and self.grant is None and auth_type is None:
-            buttons = [
-                account_link_button(self._link_url(wanted)),
-                web_url_button(browser_button_title, url, height="full"),
-            ]
-        else:
-            buttons = [web_url_button(button_title, url, height="full")]
+        linking = self.login_flow == ACCOUNT_LINK and self.grant is None and auth_type is None
+        buttons = login_buttons(
+            url,
+            link_url=link_url_for(self._runtime.link_url, wanted) if linking else None,
+            button_title=button_title,
+            browser_button_title=browser_button_title,
+        )
         await self.reply(message=button_template(text, buttons))
 
-    def _link_url(self, scopes: tuple[str, ...]) -> str:
-        if not self.runtime.link_url:
-            raise ValueError("Runtime.link_url must be set for the account_link flow")
-        parts = urlsplit(self.runtime.link_url)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        query.append(("scope", ",".join(scopes)))
-        return urlunsplit(parts._replace(query=urlencode(query)))
-
     # -- the person -----------------------------------------------------------------------
-    async def profile(self) -> Profile | None:
-        """The person's user profile (name, first_name, …); ``None`` when Facebook won't
-        share it. Cached in the store for ``Runtime.profile_ttl``, so most events make no
-        Graph call for it."""
-        if self._profile is not None:
-            return self._profile
-        store = self.runtime.store
-        cached = await store.cached_profile(
-            self.page_id, self.psid, max_age=self.runtime.profile_ttl
-        )
-        if cached is not None:
-            self._profile = Profile(
-                id=self.psid,
-                first_name=cached.get("first_name"),
-                last_name=cached.get("last_name"),
-                name=cached.get("name"),
-                profile_pic=cached.get("profile_pic"),
-            )
-            return self._profile
-        try:
-            self._profile = await get_profile(
-                self.runtime.graph, self.runtime.page_token, self.psid
-            )
-        except GraphError as exc:
-            log.info("profile.unavailable", psid=self.psid, error=exc.code)
-            return None
-        # Caching is not an effect of the event: it may be written even if the handler fails.
-        await store.cache_profile(
-            self.page_id,
-            self.psid,
-            {
-                "first_name": self._profile.first_name,
-                "last_name": self._profile.last_name,
-                "name": self._profile.name,
-                "profile_pic": self._profile.profile_pic,
-            },
-        )
-        return self._profile
-
-    async def _display_name(self) -> str | None:
-        profile = await self.profile()
-        if profile is None:
-            return None
-        if profile.first_name:
-            last = f" {profile.last_name[0]}." if profile.last_name else ""
-            return f"{profile.first_name}{last}"
-        return profile.name
+    async def user_profile(self) -> UserProfile | None:
+        """The person's user profile (``name``, ``first_name``, ``last_name``,
+        ``profile_pic``), read with the page's token; ``None`` when Facebook won't share it.
+        Cached in the store (for ``BOTPERMS_PROFILE_TTL_SECONDS``) and in this context, so
+        most events make no Graph call for it. Not the page's Messenger Profile."""
+        if self._user_profile is None:
+            self._user_profile = await read_user_profile(self._runtime, self.page_id, self.psid)
+        return self._user_profile
 
     def has_scopes(self, *scopes: str) -> bool:
         """True when the person is logged in and granted every one of ``scopes``."""
@@ -291,14 +179,29 @@ class Context:
     def user_graph(self) -> BoundGraph:
         """A Graph client bound to this person's token (every call carries appsecret_proof);
         raises :class:`NotGranted` when the person is not logged in."""
-        return self.runtime.graph.for_token(self.user_token)
+        return self._runtime.graph.for_token(self.user_token)
 
     # -- leaving --------------------------------------------------------------------------
+    async def log_out(self, *, on_facebook: bool = False) -> bool:
+        """Log the person out, whichever way they logged in: a Facebook Login through the
+        login link is revoked (:meth:`revoke`); an account linked through Messenger's
+        account linking is also unlinked on Messenger's side (:meth:`unlink`). With
+        ``on_facebook`` the app's permissions are removed on Facebook too
+        (``DELETE /me/permissions``). Returns whether the person was logged in.
+
+        A person without a grant is unlinked only when the bot uses the account_link flow
+        (their link may outlive an expired token)."""
+        linked = self.grant.flow == ACCOUNT_LINK if self.grant else self.login_flow == ACCOUNT_LINK
+        if linked:
+            return await self.unlink(on_facebook=on_facebook)
+        return await self.revoke(on_facebook=on_facebook)
+
     async def revoke(self, *, on_facebook: bool = True, reason: str = "logout") -> bool:
         """Log the person out: forget their token, end logins still in progress and drop a
         waiting request. With ``on_facebook`` also remove the app's permissions on Facebook
         (``DELETE /me/permissions``; a failure there is logged, not raised). ``reason`` is
-        recorded with the ended grant. Returns whether they were logged in.
+        recorded with the ended grant. Returns whether they were logged in. Prefer
+        :meth:`log_out`, which picks between this and :meth:`unlink`.
 
         Our copy is forgotten when the event commits; the call to Facebook happens at once."""
         revoked = self.grant
@@ -308,11 +211,7 @@ class Context:
         if revoked is None:
             return False
         if on_facebook:
-            try:
-                await graph_revoke_permissions(self.runtime.graph, revoked.access_token)
-            except GraphError as exc:
-                # Our copy is gone either way; a token Facebook already dropped is fine.
-                log.info("revoke.facebook_failed", psid=self.psid, error=exc.code)
+            await remove_permissions(self._runtime, self.psid, revoked.access_token)
         return True
 
     async def unlink(self, *, on_facebook: bool = True, reason: str = "logout") -> bool:
@@ -321,12 +220,7 @@ class Context:
         webhook, which then finds no grant and says no second goodbye. Returns whether the
         person was logged in."""
         was_logged_in = await self.revoke(on_facebook=on_facebook, reason=reason)
-        try:
-            await unlink_account(self.runtime.graph, self.runtime.page_token, self.psid)
-        except GraphError as exc:
-            # Not linked on Messenger's side (e.g. logged in through the web button): our
-            # grant is gone, which is what the person asked for.
-            log.info("unlink.facebook_failed", psid=self.psid, error=exc.code)
+        await unlink_on_messenger(self._runtime, self.psid)
         return was_logged_in
 
 

@@ -1,22 +1,29 @@
 """``Dispatcher``: runs a ``Bot`` against a ``Runtime``. Events come from the inbox (webhook
-events and internal ones: login outcomes, replays); handlers run with a ``Context``;
-``@requires`` is enforced here. What handling an event causes is returned as effects, which
-the worker commits together with the event."""
+events and internal ones: login outcomes, replays); the bot's middleware runs around them, the
+merged route table (``botperms.bot.table``) picks the handler, filters and ``@requires`` are
+enforced here. What handling an event causes is returned as effects, which the worker commits
+together with the event. Internal: a bot author never builds one."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import structlog
 from pydantic import ValidationError
 
 from botperms.bot.app import Bot
-from botperms.bot.context import Context, Handler, Runtime
+from botperms.bot.chain import blame, compose, first_passing, guarded, handler_name, owner_of
+from botperms.bot.context import Context
 from botperms.bot.intents import Intents
 from botperms.bot.requires import Requirement, requirement_of
+from botperms.bot.routing import Next, Route
+from botperms.bot.runtime import Runtime
+from botperms.bot.table import Table, error_handlers, middleware_between
 from botperms.config import INTERNAL_FIELD
+from botperms.failures import FailureReason, failure_reason
 from botperms.graph import InvalidTokenError
 from botperms.messenger import MessagingEvent, text_message
 from botperms.store import (
@@ -29,24 +36,11 @@ from botperms.store import (
     LinkCodeRefused,
 )
 
+__all__ = ["Dispatcher", "handler_name", "without_internal"]
+
 log = structlog.get_logger(__name__)
 
 _UNREAD = object()
-# Set on an exception that escaped a handler, so the worker's log line can name the handler.
-_HANDLER_ATTRIBUTE = "__botperms_handler__"
-
-
-def handler_name(exc: BaseException) -> str | None:
-    """The qualified name of the handler ``exc`` escaped from, if it came from one."""
-    name = getattr(exc, _HANDLER_ATTRIBUTE, None)
-    return name if isinstance(name, str) else None
-
-
-def _blame(exc: BaseException, handler: object) -> None:
-    if handler_name(exc) is None:
-        name = getattr(handler, "__qualname__", None) or repr(handler)
-        module = getattr(handler, "__module__", None)
-        setattr(exc, _HANDLER_ATTRIBUTE, f"{module}.{name}" if module else name)
 
 
 def _now() -> datetime:
@@ -78,6 +72,21 @@ class Dispatcher:
         self.clock = clock
         self.failure_notice = failure_notice
         self.intents = Intents(bot, runtime, clock)
+        self._version = -1
+        self._table = Table()
+        self._outer: Next | None = None
+        self._runners: dict[Route, Next] = {}
+
+    def _refresh(self) -> Table:
+        # One int comparison per event; the merge and the middleware chains are rebuilt only
+        # when the bot's tree changed (tests register handlers after building a dispatcher).
+        if self._version != self.bot._version:
+            self._table = self.bot.table()
+            middleware = self.bot._middleware
+            self._outer = compose(middleware, self._routed, self.bot) if middleware else None
+            self._runners = {}
+            self._version = self.bot._version
+        return self._table
 
     async def context(
         self,
@@ -120,7 +129,8 @@ class Dispatcher:
                 return []
             event, replayed = without_internal(event), True
         page_id, psid = event.page_id, event.psid
-        if page_id is None or psid is None:
+        table = self._refresh()
+        if page_id is None or (psid is None and event.kind not in table.events):
             log.debug("event.ignored", kind=event.kind)
             return []
         if self.runtime.pages and page_id not in self.runtime.pages:
@@ -131,37 +141,74 @@ class Dispatcher:
             log.debug("event.standby", kind=event.kind, psid=psid)
             return []
         if event.kind == "account_linking" and not replayed:
+            assert psid is not None
             return await self._account_linking(event, page_id, psid)
-        handler = self.bot.route(event)
-        if handler is None:
-            log.debug("event.ignored", kind=event.kind)
-            return []
-        ctx = await self.context(page_id, psid, event, grant)
+        if self._outer is None:
+            candidates = table.candidates(event)
+            if not candidates:
+                log.debug("event.ignored", kind=event.kind)
+                return []
+        ctx = await self._event_context(page_id, psid, event, grant)
         ctx.replayed = replayed
-        await self._run(handler, ctx)
+        if self._outer is not None:
+            await self._outer(ctx)  # the bot's middleware, then _routed
+        else:
+            await self._dispatch(ctx, candidates)
         return ctx.effects
+
+    async def _event_context(
+        self, page_id: str, psid: str | None, event: MessagingEvent, grant: object
+    ) -> Context:
+        if psid is None:  # policy_enforcement, app_roles: the page's business, no person
+            return Context(self.runtime, page_id, "", event, None)
+        return await self.context(page_id, psid, event, grant)
+
+    async def _routed(self, ctx: Context) -> None:
+        """The end of the bot's middleware chain: route, then run what matched."""
+        if ctx.event is None:
+            return
+        candidates = self._table.candidates(ctx.event)
+        if not candidates:
+            log.debug("event.ignored", kind=ctx.event.kind)
+            return
+        await self._dispatch(ctx, candidates)
+
+    async def _dispatch(self, ctx: Context, candidates: list[Route]) -> None:
+        route = await first_passing(candidates, ctx)
+        if route is None:
+            log.debug("event.filtered_out", kind=ctx.event.kind if ctx.event else None)
+            return
+        runner = self._runners.get(route)
+        if runner is None:
+            inner = middleware_between(self.bot, route.owner)
+            runner = compose(inner, partial(self._run, route), route.owner)
+            self._runners[route] = runner
+        await runner(ctx)
 
     async def dead_lettered(self, item: InboxItem, error: BaseException) -> list[Effect]:
         """What the bot's ``on_error`` handlers send when ``item`` is given up on. Never
         raises: the dead letter is recorded whatever happens here."""
-        if item.standby or not (self.bot._on_error or self.failure_notice):
+        self._refresh()
+        handlers = error_handlers(owner_of(error) or self.bot)
+        if item.standby or not (handlers or self.failure_notice):
             return []
         try:
             event = without_internal(MessagingEvent.model_validate(item.payload))
             if event.page_id is None or event.psid is None:
                 return []
             ctx = Context(self.runtime, event.page_id, event.psid, event, None)
-            if not self.bot._on_error:
+            if not handlers:
                 kind = f"{type(error).__name__}: {error}"[:300]
                 await ctx.reply(f"⚠️ The bot failed on this message ({kind}).")
-            for handler in self.bot._on_error:
+            for handler in handlers:
                 await handler(ctx, error)
         except Exception:
             log.exception("on_error.failed", item_id=item.id)
             return []
         return ctx.effects
 
-    async def _run(self, handler: Handler, ctx: Context) -> None:
+    async def _run(self, route: Route, ctx: Context) -> None:
+        handler = route.handler
         requirement = requirement_of(handler)
         if requirement is not None and not ctx.has_scopes(*requirement.scopes):
             await self.intents.ask(ctx, requirement)
@@ -171,13 +218,13 @@ class Dispatcher:
             await handler(ctx)
         except InvalidTokenError as exc:
             if requirement is None or ctx.grant is None:
-                _blame(exc, handler)
+                blame(exc, handler, route.owner)
                 raise
             # What the handler queued before Facebook refused the token is dropped with it.
             del ctx.effects[staged:]
             await self._token_rejected(ctx, requirement)
         except Exception as exc:
-            _blame(exc, handler)
+            blame(exc, handler, route.owner)
             raise
 
     async def _token_rejected(self, ctx: Context, requirement: Requirement) -> None:
@@ -201,11 +248,12 @@ class Dispatcher:
         ctx.pending_intent = await self.runtime.store.pending_intent(
             page_id, psid, now=self.clock()
         )
+        table = self._refresh()
         if outcome.get("login") != "succeeded":
-            reason = str(outcome.get("reason", ""))
-            for failure_handler in self.bot._on_login_failed:
-                await _guarded(failure_handler(ctx, reason), failure_handler)
-            if reason == "access_denied" and ctx.pending_intent is not None:
+            reason = failure_reason(str(outcome.get("reason", "")))
+            for failure_handler in table.on_login_failed:
+                await guarded(failure_handler(ctx, reason), failure_handler)
+            if reason is FailureReason.ACCESS_DENIED and ctx.pending_intent is not None:
                 # The person said no to the dialog: their request must not run hours later.
                 ctx.stage(DropIntent(page_id, psid))
             return ctx.effects
@@ -214,10 +262,10 @@ class Dispatcher:
         requested = tuple(str(scope) for scope in outcome.get("requested", []))
         declined = tuple(scope for scope in requested if not ctx.grant.has_scopes(scope))
         if linked is not None:
-            for linking_handler in self.bot._on_account_linking:
-                await _guarded(linking_handler(ctx), linking_handler)
-        for handler in self.bot._on_login:
-            await _guarded(handler(ctx, declined), handler)
+            for linking_handler in table.on_account_linking:
+                await guarded(linking_handler(ctx), linking_handler)
+        for handler in table.on_login:
+            await guarded(handler(ctx, declined), handler)
         if ctx.pending_intent is not None:
             await self.intents.resume(ctx, ctx.pending_intent)
         return ctx.effects
@@ -236,15 +284,15 @@ class Dispatcher:
         log.info("account_linking.unknown_status", status=linking.status, psid=psid)
         return []
 
-    async def _linked(self, page_id: str, psid: str, code: str | None) -> None:
-        if not code:
+    async def _linked(self, page_id: str, psid: str, authorization_code: str | None) -> None:
+        if not authorization_code:
             log.warning("account_linking.refused", reason="no_code", page_id=page_id, psid=psid)
             return
         try:
             # Its own transaction, ahead of the event's: a redelivered or retried `linked`
             # finds the code used and confirms nothing twice.
             grant = await self.runtime.store.confirm_link_and_announce(
-                code=code, page_id=page_id, psid=psid, now=self.clock()
+                code=authorization_code, page_id=page_id, psid=psid, now=self.clock()
             )
         except LinkCodeRefused as exc:
             log.warning("account_linking.refused", reason=exc.reason, page_id=page_id, psid=psid)
@@ -257,14 +305,6 @@ class Dispatcher:
         ctx = Context(self.runtime, page_id, psid, event, None)
         ctx.stage(Leave(page_id, psid, "unlinked", goodbye=goodbye))
         log.info("account_linking.unlinked", page_id=page_id, psid=psid)
-        for handler in self.bot._on_account_linking:
-            await _guarded(handler(ctx), handler)
+        for handler in self._refresh().on_account_linking:
+            await guarded(handler(ctx), handler)
         return ctx.effects
-
-
-async def _guarded(call: Awaitable[None], handler: object) -> None:
-    try:
-        await call
-    except Exception as exc:
-        _blame(exc, handler)
-        raise

@@ -11,9 +11,10 @@ from typing import Any
 import structlog
 
 from botperms.bot.app import Bot
-from botperms.bot.context import Context, Runtime
+from botperms.bot.context import Context
 from botperms.bot.prompts import describe_permissions
 from botperms.bot.requires import Requirement
+from botperms.bot.runtime import Runtime
 from botperms.config import INTERNAL_FIELD
 from botperms.messenger import MessagingEvent
 from botperms.store import (

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 import sys
+from collections.abc import Sequence
 from difflib import get_close_matches
 from pathlib import Path
 from types import FrameType
 
+from botperms.messenger.events import EVENT_KINDS
 from botperms.permissions import unknown_permission
 
 # Frames in these files are botperms' own; the author's line is the first frame outside them.
@@ -28,7 +31,13 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
     "on_login": ("ctx", "declined"),
     "on_login_failed": ("ctx", "reason"),
     "on_error": ("ctx", "error"),
+    "on_event": ("ctx",),
+    "middleware": ("ctx", "call_next"),
 }
+# ``@bot.on_event`` kinds: every webhook kind but those with decorators of their own.
+_OWN_DECORATOR = ("message", "postback", "account_linking")
+EVENT_HANDLER_KINDS = tuple(kind for kind in (*EVENT_KINDS, "echo") if kind not in _OWN_DECORATOR)
+_BOOL = re.compile(r"\bbool\b")
 
 
 class RegistrationError(ValueError):
@@ -79,13 +88,13 @@ def _name(handler: object) -> str:
     return str(getattr(handler, "__name__", None) or type(handler).__name__)
 
 
-def check_handler(handler: object, kind: str) -> None:
+def check_handler(handler: object, kind: str, label: str = "bot") -> None:
     """Raise :class:`RegistrationError` unless ``handler`` is what ``@bot.<kind>`` calls."""
     arguments = ARGUMENTS[kind]
     shape = ", ".join(arguments)
     name = _name(handler)
     if not callable(handler):
-        raise RegistrationError(f"@bot.{kind} decorates {handler!r}, which is not a function")
+        raise RegistrationError(f"@{label}.{kind} decorates {handler!r}, which is not a function")
     if not _is_async(handler):
         raise RegistrationError(
             f"handler {name} is a plain function; botperms awaits its handlers, so write "
@@ -99,8 +108,8 @@ def check_handler(handler: object, kind: str) -> None:
         signature.bind(*arguments)
     except TypeError:
         raise RegistrationError(
-            f"@bot.{kind} handler {name} takes ({_parameters(signature)}), but botperms calls it "
-            f"with ({shape}); write `async def {name}({shape})`"
+            f"@{label}.{kind} handler {name} takes ({_parameters(signature)}), but botperms "
+            f"calls it with ({shape}); write `async def {name}({shape})`"
         ) from None
 
 
@@ -111,19 +120,90 @@ def _parameters(signature: inspect.Signature) -> str:
     return str(signature.replace(parameters=bare, return_annotation=empty))[1:-1]
 
 
-def check_payload(payload: object) -> str:
+def check_payload(payload: object, label: str = "bot") -> str:
     """The postback payload ``@bot.on_postback(payload)`` was given, or why it is no payload."""
     if callable(payload):
         raise RegistrationError(
-            "@bot.on_postback needs the payload it answers, with parentheses: "
-            '@bot.on_postback("GET_STARTED")'
+            f"@{label}.on_postback needs the payload it answers, with parentheses: "
+            f'@{label}.on_postback("GET_STARTED")'
         )
     if not isinstance(payload, str) or not payload:
         raise RegistrationError(
-            f"@bot.on_postback({payload!r}): the payload must be a non-empty string, "
-            'as in @bot.on_postback("GET_STARTED")'
+            f"@{label}.on_postback({payload!r}): the payload must be a non-empty string, "
+            f'as in @{label}.on_postback("GET_STARTED")'
         )
     return payload
+
+
+def check_event_kind(kind: object, label: str = "bot") -> str:
+    """The kind ``@bot.on_event(kind)`` was given, or what it should have been."""
+    if callable(kind):
+        raise RegistrationError(
+            f"@{label}.on_event needs the kind of event, with parentheses: "
+            f'@{label}.on_event("reaction")'
+        )
+    if kind in _OWN_DECORATOR:
+        decorator = {"message": "on_message", "postback": "on_postback"}.get(
+            str(kind), "on_account_linking"
+        )
+        raise RegistrationError(f"@{label}.on_event({kind!r}): use @{label}.{decorator}")
+    if not isinstance(kind, str) or kind not in EVENT_HANDLER_KINDS:
+        close = get_close_matches(str(kind), EVENT_HANDLER_KINDS, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise RegistrationError(
+            f"@{label}.on_event({kind!r}) is not a webhook event kind{hint}; the kinds are "
+            + ", ".join(EVENT_HANDLER_KINDS)
+        )
+    return kind
+
+
+def check_bare_handler(handler: object, label: str = "bot") -> None:
+    """``@bot.on_message`` without parentheses on ``handler``: the one shape that a filter
+    passed alone (``@bot.on_message(is_admin)``) also has, so a plain function is told both
+    ways out."""
+    if callable(handler) and not _is_async(handler):
+        name = _name(handler)
+        raise RegistrationError(
+            f"@{label}.on_message got the plain function {name}: a handler must be "
+            f"`async def {name}(ctx)`; a filter passed alone must be annotated `-> bool` "
+            f"(or go by filters=[{name}])"
+        )
+
+
+def looks_like_filter(candidate: object) -> bool:
+    """Whether the one positional argument of ``@bot.on_message(x)`` is a filter rather than
+    the handler of the bare ``@bot.on_message``: a lambda (never async, so never a handler)
+    or a callable annotated to return ``bool``."""
+    if getattr(candidate, "__name__", None) == "<lambda>":
+        return True
+    try:
+        returns = inspect.signature(candidate).return_annotation  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return returns is bool or (isinstance(returns, str) and bool(_BOOL.search(returns)))
+
+
+def check_filters(filters: Sequence[object], kind: str, label: str = "bot") -> tuple[object, ...]:
+    """The filters of a route, each a callable taking ``ctx``."""
+    for candidate in filters:
+        if isinstance(candidate, str):
+            raise RegistrationError(
+                f"@{label}.{kind}({candidate!r}): conditions go by name, as in "
+                f"text={candidate!r}; positional arguments are filters"
+            )
+        if not callable(candidate):
+            raise RegistrationError(
+                f"@{label}.{kind}: the filter {candidate!r} is not a callable taking ctx"
+            )
+        try:
+            inspect.signature(candidate).bind("ctx")
+        except TypeError:
+            raise RegistrationError(
+                f"@{label}.{kind}: the filter {_name(candidate)} must take one argument, ctx"
+            ) from None
+        except ValueError:
+            pass  # a builtin without a signature: let the first call tell
+    return tuple(filters)
 
 
 def check_scopes(scopes: tuple[object, ...]) -> tuple[str, ...]:
@@ -143,19 +223,21 @@ def check_scopes(scopes: tuple[object, ...]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def unknown_decorator(name: str, decorators: list[str], others: list[str]) -> UnknownDecorator:
+def unknown_decorator(
+    name: str, decorators: list[str], others: list[str], owner: str = "Bot"
+) -> UnknownDecorator:
     """What ``bot.<name>`` should have been, raised at the line that used it."""
     if name == "requires":
         return UnknownDecorator(
-            "requires is not a Bot decorator: write `from botperms import requires` and "
+            f"requires is not a {owner} decorator: write `from botperms import requires` and "
             '@requires("user_likes") under @bot.on_message(...)'
         )
     close = get_close_matches(name, decorators, n=1, cutoff=0.6)
     if close:
-        return UnknownDecorator(f"Bot has no decorator {name} (did you mean {close[0]}?)")
+        return UnknownDecorator(f"{owner} has no decorator {name} (did you mean {close[0]}?)")
     close = get_close_matches(name, others, n=1, cutoff=0.6)
     if close:
-        return UnknownDecorator(f"Bot has no attribute {name} (did you mean {close[0]}?)")
+        return UnknownDecorator(f"{owner} has no attribute {name} (did you mean {close[0]}?)")
     return UnknownDecorator(
-        f"Bot has no decorator {name}; its decorators are " + ", ".join(decorators)
+        f"{owner} has no decorator {name}; its decorators are " + ", ".join(decorators)
     )

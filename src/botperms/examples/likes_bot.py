@@ -12,9 +12,15 @@ Run it with ``botperms serve`` (it is the default bot) or try it in ``botperms d
 
 from __future__ import annotations
 
-from botperms import Bot, Context, requires
-from botperms.graph import GraphError, InvalidTokenError
-from botperms.messenger import account_unlink_button
+from botperms import (
+    Bot,
+    Context,
+    FailureReason,
+    GraphError,
+    InvalidTokenError,
+    account_unlink_button,
+    requires,
+)
 
 bot = Bot(name="likes")
 
@@ -56,7 +62,7 @@ async def list_likes(ctx: Context, intro: str = "Pages you like:") -> None:
 
 @bot.on_postback(GET_STARTED)
 async def get_started(ctx: Context) -> None:
-    profile = await ctx.profile()
+    profile = await ctx.user_profile()
     name = profile.first_name if profile is not None and profile.first_name else "there"
     await ctx.reply(
         f"Hi {name}! I can show you the pages you like on Facebook.", quick_replies=MENU
@@ -100,11 +106,8 @@ async def log_out(ctx: Context) -> None:
 
 
 async def leave(ctx: Context, *, on_facebook: bool) -> None:
-    if ctx.login_flow == "account_link":
-        was_logged_in = await ctx.unlink(on_facebook=on_facebook)
-    else:
-        was_logged_in = await ctx.revoke(on_facebook=on_facebook)
-    if not was_logged_in:
+    # log_out revokes a web login and unlinks an account-linked one, whichever this person has.
+    if not await ctx.log_out(on_facebook=on_facebook):
         await ctx.reply("You weren't logged in.")
     elif on_facebook:
         await ctx.reply("You're logged out, and the app's access on Facebook is removed.")
@@ -154,10 +157,10 @@ async def logged_in(ctx: Context, declined: tuple[str, ...]) -> None:
 
 
 @bot.on_login_failed
-async def login_failed(ctx: Context, reason: str) -> None:
-    if reason == "access_denied":
+async def login_failed(ctx: Context, reason: FailureReason) -> None:
+    if reason is FailureReason.ACCESS_DENIED:
         await ctx.reply("No problem. If you change your mind, just say hi.")
-    elif reason in {"ticket_expired", "ticket_used", "state_expired", "state_used"}:
+    elif reason.fresh_link_helps:
         await prompt(ctx, "That login link is no longer valid. Here's a fresh one.")
     else:
         await prompt(ctx, "Something went wrong while logging you in. Please try again.")

@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from botperms.failures import FailureReason
 
-
-class FailureReason(StrEnum):
-    TICKET_INVALID = "ticket_invalid"
-    TICKET_EXPIRED = "ticket_expired"
-    TICKET_USED = "ticket_used"
-    STATE_MISSING = "state_missing"
-    STATE_INVALID = "state_invalid"
-    STATE_EXPIRED = "state_expired"
-    STATE_USED = "state_used"
-    BROWSER_MISMATCH = "browser_mismatch"
-    ACCESS_DENIED = "access_denied"
-    CODE_MISSING = "code_missing"
-    GRAPH_ERROR = "graph_error"
-    TOKEN_INVALID = "token_invalid"
-    WRONG_APP = "wrong_app"
-    STORAGE_ERROR = "storage_error"
-    # The person unlinked or logged out while this login was still in progress.
-    LOGIN_CANCELLED = "login_cancelled"
-    # Account linking: the redirect_uri is missing or points somewhere other than Messenger.
-    LINK_REDIRECT_INVALID = "link_redirect_invalid"
+__all__ = ["HTTP_STATUS", "FailureReason", "FlowError"]
 
 
 # HTTP status of the page a person sees for each failure (Bolt's habit: the status says which

@@ -35,7 +35,7 @@ from botperms.graph.profile import (
 )
 from botperms.graph.reads import LikedPage, Me, Permissions
 from botperms.graph.send import SendResult, is_sender_action, send_action, send_message
-from botperms.graph.users import Profile, get_likes, get_profile
+from botperms.graph.users import UserProfile, get_likes, get_user_profile
 
 __all__ = [
     "AccessToken",
@@ -51,11 +51,11 @@ __all__ = [
     "OutsideWindowError",
     "PagingError",
     "Permissions",
-    "Profile",
     "RateLimitedError",
     "SendResult",
     "TokenInfo",
     "TransientError",
+    "UserProfile",
     "UserUnavailableError",
     "debug_token",
     "delete_messenger_profile",
@@ -66,7 +66,7 @@ __all__ = [
     "get_likes",
     "get_messenger_profile",
     "get_permissions",
-    "get_profile",
+    "get_user_profile",
     "is_sender_action",
     "new_pkce_pair",
     "psid_for_linking_token",

@@ -1,4 +1,5 @@
-"""Reading people: a PSID's Messenger profile, and a user token's liked Pages."""
+"""Reading people: a PSID's user profile (their name, through the page), and a user token's
+liked Pages. Not the Messenger Profile, which is the page's own settings (``graph.profile``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ PROFILE_FIELDS = "first_name,last_name,name,profile_pic"
 
 
 @dataclass(frozen=True)
-class Profile:
+class UserProfile:
+    """A person's user profile as the page sees it (the User Profile API); any field may be
+    None when Facebook does not share it."""
+
     id: str
     first_name: str | None
     last_name: str | None
@@ -24,7 +28,7 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-async def get_profile(graph: GraphClient, page_token: str, psid: str) -> Profile:
+async def get_user_profile(graph: GraphClient, page_token: str, psid: str) -> UserProfile:
     """The User Profile API. Fields the page may not see come back as ``None``."""
     if not psid or "/" in psid:
         raise ValueError("psid must be a non-empty id without '/'")
@@ -36,7 +40,7 @@ async def get_profile(graph: GraphClient, page_token: str, psid: str) -> Profile
     )
     # Older API versions answered `{}` when profile access was not granted.
     data = data if isinstance(data, dict) else {}
-    return Profile(
+    return UserProfile(
         id=_str_or_none(data.get("id")) or psid,
         first_name=_str_or_none(data.get("first_name")),
         last_name=_str_or_none(data.get("last_name")),

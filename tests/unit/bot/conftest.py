@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from botperms.bot import Bot, Context, Dispatcher, Runtime
+from botperms.bot import Bot, Context
+from botperms.bot.dispatcher import Dispatcher
+from botperms.bot.runtime import Runtime
 from botperms.graph import GraphClient
 from botperms.messenger import MessagingEvent
 from botperms.store import (

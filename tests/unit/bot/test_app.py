@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 import pytest
 
-from botperms.bot import Bot, Context, Dispatcher
+from botperms import FailureReason
+from botperms.bot import Bot, Context
 from botperms.bot.context import Handler
+from botperms.bot.dispatcher import Dispatcher
 from botperms.messenger import MessagingEvent
 from botperms.store import Store
 from tests.unit.bot.conftest import PAGE_ID, Harness, event, grant, postback, text
@@ -326,28 +327,29 @@ async def test_login_succeeded_passes_the_declined_scopes(
     assert [declined for _, _, declined in seen] == [(), ()]
 
 
-class Reason(StrEnum):
-    ACCESS_DENIED = "access_denied"
-
-
-async def test_login_failed_passes_the_reason(
+async def test_login_failed_passes_the_reason_as_a_failure_reason(
     bot: Bot, dispatcher: Dispatcher, store: Store
 ) -> None:
-    seen: list[tuple[Context, str]] = []
+    seen: list[tuple[Context, FailureReason]] = []
 
     @bot.on_login_failed
-    async def failed(ctx: Context, reason: str) -> None:
+    async def failed(ctx: Context, reason: FailureReason) -> None:
         seen.append((ctx, reason))
 
-    await dispatcher.login_failed(PAGE_ID, "alice", Reason.ACCESS_DENIED)
+    await dispatcher.login_failed(PAGE_ID, "alice", FailureReason.ACCESS_DENIED)
     earlier = await grant(store, "bob")
-    await dispatcher.login_failed(PAGE_ID, "bob", "state_expired")
+    await dispatcher.login_failed(PAGE_ID, "bob", "state_expired")  # as stored: its value
     assert await handle_queued(store, dispatcher) == 2
     [(alice, alice_reason), (bob, bob_reason)] = seen
-    assert (alice.psid, alice.grant, alice_reason) == ("alice", None, "access_denied")
-    assert type(alice_reason) is str
+    assert (alice.psid, alice.grant) == ("alice", None)
+    assert alice_reason is FailureReason.ACCESS_DENIED
+    # The enum's members are its stored strings, so code comparing with strings still works.
+    assert alice_reason == "access_denied"
+    assert bob_reason is FailureReason.STATE_EXPIRED
+    assert bob_reason.fresh_link_helps
+    assert not alice_reason.fresh_link_helps
     # A failed re-request leaves the earlier grant in place, and the handler can see it.
-    assert (bob.psid, bob_reason) == ("bob", "state_expired")
+    assert bob.psid == "bob"
     assert bob.grant is not None
     assert bob.grant.id == earlier.id
 

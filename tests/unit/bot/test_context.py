@@ -9,7 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from botperms.bot import Context, NotGranted, Runtime
+from botperms.bot import Context, NotGranted
+from botperms.bot.runtime import Runtime
 from botperms.messenger import InvalidMessage, generic_element, postback_button, quick_reply
 from botperms.store import GrantRecord, Store
 from botperms.store.models import Grant
@@ -225,10 +226,10 @@ async def test_the_profile_is_fetched_once_per_context(
 ) -> None:
     facebook.routes[PROFILE_PATH] = httpx.Response(200, json={"id": "alice", "first_name": "Alice"})
     ctx = alice(runtime)
-    first = await ctx.profile()
+    first = await ctx.user_profile()
     assert first is not None
     assert first.first_name == "Alice"
-    assert await ctx.profile() is first
+    assert await ctx.user_profile() is first
     assert len(facebook.requests) == 1
 
 

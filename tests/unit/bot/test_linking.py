@@ -13,7 +13,8 @@ import structlog
 from sqlalchemy import select
 
 from botperms import Bot, Context, requires
-from botperms.bot import Dispatcher, Runtime
+from botperms.bot.dispatcher import Dispatcher
+from botperms.bot.runtime import Runtime
 from botperms.store import GrantRecord, Store
 from botperms.store.models import Grant, LoginAttempt
 from tests.unit.bot.conftest import (

@@ -139,7 +139,8 @@ def test_on_message_without_parentheses_means_any_message() -> None:
     async def anything(ctx: Context) -> None:
         pass
 
-    assert bot._any_message is anything
+    assert bot._any_message.plain is not None
+    assert bot._any_message.plain.handler is anything
     assert bot.registered() == [("any", "", anything)]
 
 
@@ -148,7 +149,8 @@ def test_the_other_decorators_work_with_and_without_parentheses() -> None:
     bot.fallback()(ok)
     bot.on_account_linking()(ok)
     bot.on_account_linking(ok)
-    assert bot._fallback is ok
+    assert bot._fallback is not None
+    assert bot._fallback.handler is ok
     assert bot._on_account_linking == [ok, ok]
 
 
@@ -186,8 +188,9 @@ def test_a_mistyped_decorator_says_which_one_was_meant_at_its_line() -> None:
         ),
         (
             "command",
-            "Bot has no decorator command; its decorators are fallback, on_account_linking, "
-            "on_error, on_login, on_login_failed, on_message, on_postback",
+            "Bot has no decorator command; its decorators are fallback, middleware, "
+            "on_account_linking, on_error, on_event, on_login, on_login_failed, on_message, "
+            "on_postback",
         ),
     ],
 )

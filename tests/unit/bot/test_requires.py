@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from botperms import Bot, Context, requires
-from botperms.bot import Dispatcher, Runtime
+from botperms.bot.dispatcher import Dispatcher
 from botperms.bot.requires import requirement_of
+from botperms.bot.runtime import Runtime
 from botperms.graph import InvalidTokenError
 from botperms.messenger import MessagingEvent
 from botperms.store import NewInboxItem, PendingIntentRecord, Store, StoreError, replay_event

@@ -3,7 +3,7 @@ import pytest
 
 from botperms.graph import LikedPage
 from botperms.graph.client import GraphClient
-from botperms.graph.users import Profile, get_likes, get_profile
+from botperms.graph.users import UserProfile, get_likes, get_user_profile
 
 from .conftest import GRAPH_BASE, Recorder
 
@@ -31,8 +31,8 @@ async def test_get_profile(recorder: Recorder, graph: GraphClient) -> None:
         "id": "555",
     }
     recorder.queue(httpx.Response(200, json=body))
-    profile = await get_profile(graph, PAGE_TOKEN, "555")
-    assert profile == Profile("555", "Peter", "Chang", None, "https://x/p.jpg")
+    profile = await get_user_profile(graph, PAGE_TOKEN, "555")
+    assert profile == UserProfile("555", "Peter", "Chang", None, "https://x/p.jpg")
     request = recorder.requests[0]
     assert request.url.path == "/v25.0/555"
     assert request.url.params["fields"] == "first_name,last_name,name,profile_pic"
@@ -41,12 +41,12 @@ async def test_get_profile(recorder: Recorder, graph: GraphClient) -> None:
 
 async def test_get_profile_empty_answer(recorder: Recorder, graph: GraphClient) -> None:
     recorder.queue(httpx.Response(200, json={}))
-    assert await get_profile(graph, PAGE_TOKEN, "555") == Profile("555", None, None, None, None)
+    assert await get_user_profile(graph, PAGE_TOKEN, "555") == UserProfile("555", None, None, None, None)
 
 
 async def test_get_profile_rejects_path_tricks(graph: GraphClient) -> None:
     with pytest.raises(ValueError, match="psid"):
-        await get_profile(graph, PAGE_TOKEN, "555/likes")
+        await get_user_profile(graph, PAGE_TOKEN, "555/likes")
 
 
 async def test_get_likes_follows_next(recorder: Recorder, graph: GraphClient) -> None:

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 import structlog
 
-from botperms.bot import Bot, Context, Dispatcher, Runtime
+from botperms.bot import Bot, Context
+from botperms.bot.dispatcher import Dispatcher
+from botperms.bot.runtime import Runtime
 from botperms.graph import GraphClient
 from botperms.logs import configure
 from botperms.store import NewInboxItem, StorageUnavailable, Store
