@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -21,7 +22,14 @@ from botperms.messenger.profile import desired_profile, load_profile
 from botperms.scaffold import FILES
 
 runner = CliRunner()
-EXPECTED = {"bot.py", "messenger_profile.toml", ".env.example", ".gitignore", "README.md"}
+EXPECTED = {
+    "bot.py",
+    "test_bot.py",
+    "messenger_profile.toml",
+    ".env.example",
+    ".gitignore",
+    "README.md",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -143,3 +151,21 @@ def test_serve_finds_the_generated_bot_from_its_folder(
         sys.modules.pop("bot", None)
     assert isinstance(loaded, Bot)
     assert loaded.name == "served"
+
+
+def test_the_generated_tests_use_chat_tester_and_pass(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["new", "tested"]).exit_code == 0
+    folder = tmp_path / "tested"
+    source = (folder / "test_bot.py").read_text(encoding="utf-8")
+    assert "from botperms.testing import ChatTester" in source
+    # The new project's own pytest run, from its folder, as its author would start it.
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_bot.py"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout

@@ -14,6 +14,7 @@ from pathlib import Path
 # files they become so that tools (ruff, mypy, pytest, git) do not treat them as live code.
 FILES = {
     "bot.py.tmpl": "bot.py",
+    "test_bot.py.tmpl": "test_bot.py",
     "messenger_profile.toml": "messenger_profile.toml",
     "env.example": ".env.example",
     "gitignore": ".gitignore",

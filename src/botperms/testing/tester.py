@@ -135,6 +135,13 @@ class ChatTester:
                 shutil.rmtree(self._folder, ignore_errors=True)
 
     # -- what a person does in the chat -------------------------------------------------------
+    def meet(self, psid: str, *, first_name: str, last_name: str = "Tester") -> Person:
+        """Name the person behind ``psid`` (their user profile, and ``/me`` once logged in).
+        Without it a person is called "Person <psid> Tester"."""
+        person = self.world.person(psid)
+        person.first_name, person.last_name = first_name, last_name
+        return person
+
     async def say(self, text: str, *, psid: str = "1") -> Replies:
         """``psid`` sends a text message; returns what the bot sent back."""
         return await self.deliver(events.message(text), psid=psid)
