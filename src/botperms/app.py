@@ -21,16 +21,22 @@ from botperms.bot.runtime import Runtime
 from botperms.config import Settings
 from botperms.flows import (
     LINK_START_PATH,
+    START_PATH,
     LeavingService,
     LinkingService,
     LoginService,
     TicketSigner,
 )
+from botperms.flows.ticket_refs import LoginLinkReferences
 from botperms.graph import GraphClient
+from botperms.graph.usage import Pacer
 from botperms.store import Batcher, Database, NewInboxItem, Store, TokenCipher
 from botperms.web import create_app as create_web_app
+from botperms.web.metrics_server import MetricsServer
 from botperms.web.services import Services
 from botperms.worker import InboxWorker, OutboxWorker, RetryPolicy
+from botperms.worker.gauges import QueueGauges
+from botperms.worker.housekeeping import Housekeeper, retention_from
 from botperms.worker.process_lock import ProcessLock
 from botperms.worker.sending import Sender, fixed_token
 
@@ -54,6 +60,11 @@ class App:
     intake: Batcher[Sequence[NewInboxItem], None]
     services: Services
     run_workers: bool = True
+    # Operations (docs/operations.md): the queue gauges, /metrics on its own port, and the
+    # periodic housekeeping the workers run. None: switched off in the settings.
+    gauges: QueueGauges | None = None
+    metrics_server: MetricsServer | None = None
+    housekeeper: Housekeeper | None = None
     _lock: ProcessLock | None = field(default=None, repr=False)
 
     @classmethod
@@ -72,9 +83,11 @@ class App:
         store = Store(database, cipher)
         graph = GraphClient.from_settings(settings, http=http)
         page_token = settings.page_token.get_secret_value()
-        sender = Sender(graph, fixed_token(page_token))
-        outbox = OutboxWorker(store, sender, max_in_flight=settings.send_concurrency)
         tickets = TicketSigner(settings.app_secret.get_secret_value(), settings.ticket_ttl_seconds)
+        # Login buttons are queued as references and signed when sent: no ticket at rest.
+        links = LoginLinkReferences(tickets, settings.url(START_PATH), tuple(settings.scopes))
+        sender = Sender(graph, fixed_token(page_token), pacer=Pacer(), render=links.render)
+        outbox = OutboxWorker(store, sender, max_in_flight=settings.send_concurrency)
         # The inbox worker's wake-up signal exists first: the login service (which the
         # dispatcher needs for its URLs) sets it when it queues a login outcome.
         inbox_signal = asyncio.Event()
@@ -84,7 +97,7 @@ class App:
             store=store,
             page_token=page_token,
             default_scopes=tuple(settings.scopes),
-            login_links=login.login_url,
+            login_links=links.reference,
             login_flow=settings.login_flow.value,
             link_url=settings.url(LINK_START_PATH),
             profile_ttl=timedelta(seconds=settings.profile_ttl_seconds),
@@ -128,10 +141,25 @@ class App:
             intake=intake,
             services=services,
             run_workers=run_workers,
+            gauges=QueueGauges(store, pages=frozenset({settings.page_id}))
+            if settings.metrics
+            else None,
+            metrics_server=MetricsServer(settings.metrics_host, settings.metrics_port)
+            if settings.metrics and settings.metrics_port is not None
+            else None,
+            housekeeper=Housekeeper(
+                store, retention_from(settings), interval=settings.housekeeping_interval_seconds
+            )
+            if settings.housekeeping_interval_seconds > 0
+            else None,
         )
 
     async def start(self) -> None:
         await self.database.migrate()
+        if self.metrics_server is not None:
+            self.metrics_server.start()
+        if self.gauges is not None:
+            self.gauges.loop.start()
         if not self.run_workers:
             return
         if self.database.is_sqlite:
@@ -148,8 +176,16 @@ class App:
             log.warning("outbox.resending_ambiguous", items=ambiguous)
         self.inbox.loop.start()
         self.outbox.loop.start()
+        if self.housekeeper is not None:
+            self.housekeeper.loop.start()
 
     async def stop(self) -> None:
+        if self.housekeeper is not None:
+            await self.housekeeper.loop.stop()
+        if self.gauges is not None:
+            await self.gauges.loop.stop()
+        if self.metrics_server is not None:
+            await asyncio.to_thread(self.metrics_server.stop)
         await self.inbox.loop.stop()
         await self.inbox.drain()
         await self.outbox.loop.stop()

@@ -101,10 +101,17 @@ async def test_used_ticket_is_refused_and_a_fresh_link_is_sent(
 ) -> None:
     person = await Person.pick(stack, client)
     url = await prompt_url(person)
+    confirm = await client.get(url, headers=HEADERS)  # a second tab, opened before the login
+    form = parse_forms(confirm.text)[0]
     await person.start(url, user_agent=DESKTOP_CHROME)
     before = len(await person.received())
-    confirm = await client.get(url, headers=HEADERS)
-    form = parse_forms(confirm.text)[0]
+    # Opened again: the "already used" page at once, not a confirm page that can only fail.
+    reopened = await client.get(url, headers=HEADERS)
+    assert reopened.status_code == 409
+    assert "ticket_used" in reopened.text
+    assert "already used" in reopened.text
+    assert parse_forms(reopened.text) == []
+    # The confirm page of the second tab is refused too.
     again = await client.post(url.split("?")[0], data=dict(form.fields), headers=HEADERS)
     assert again.status_code == 409
     assert "ticket_used" in again.text

@@ -468,3 +468,24 @@ def test_the_tutorial_with_account_linking(tmp_path: Path, http: httpx.Client) -
         assert not any("no longer linked" in text for text in alice.texts())
         output = demo.stop()
     assert "login flow: account_link" in output
+
+
+def test_the_tutorials_chat_tester_section_passes(tmp_path: Path) -> None:
+    """8. Test your bot: the generated tests and the tutorial's own, after the step 6 edits,
+    run by pytest from the project folder as the reader would."""
+    blocks = tutorial_blocks()
+    project = botperms_new(tmp_path)
+    bot_py = (project / "bot.py").read_text()
+    anchor = "from botperms import Bot, Context, requires\n"
+    bot_py = bot_py.replace(anchor, anchor + blocks["import in bot.py"])
+    (project / "bot.py").write_text(bot_py + "\n\n" + blocks["append to bot.py"])
+    test_file = blocks["test_my_handlers.py"]
+    assert "from botperms.testing import ChatTester" in test_file
+    (project / "test_my_handlers.py").write_text(test_file)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
+        env=clean_env(), capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    generated = len(re.findall(r"^def test_", (project / "test_bot.py").read_text(), re.M))
+    assert f"{generated + 1} passed" in done.stdout

@@ -61,6 +61,9 @@ class LoginStarter:
         The funnel counts the link opened when it is a prompt's (even an expired one)."""
         try:
             ticket = self.read_ticket(raw_ticket)
+            if await self.dialog.store.ticket_used(ticket.ticket_id):
+                # Shown at once, rather than a confirm page whose button can only fail.
+                raise FlowError(FailureReason.TICKET_USED, page_id=ticket.page_id, psid=ticket.psid)
         except FlowError as exc:
             if exc.page_id and exc.psid:
                 await self.outcomes.link_opened(LoginFlow.WEB.value, user_agent)

@@ -155,6 +155,14 @@ class AttemptRepository(Repository):
             row = await tx.get(LoginAttempt, state_hash, populate_existing=True)
             return None if row is None else self._attempt_record(row)
 
+    async def ticket_used(self, ticket_id: str) -> bool:
+        """Whether a login attempt was started with this ticket (so it cannot start another)."""
+        async with self._db.read() as tx:
+            found = await tx.scalar(
+                select(LoginAttempt.state_hash).where(LoginAttempt.ticket_id == ticket_id)
+            )
+        return found is not None
+
     async def delete_expired_attempts(
         self, before: datetime, *, session: AsyncSession | None = None
     ) -> int:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 import structlog
 
@@ -17,6 +19,7 @@ from botperms.graph import (
     send_action,
     send_message,
 )
+from botperms.graph.usage import Pacer
 from botperms.store import OutboxItem, SendOutcome
 from botperms.worker.backoff import delay
 from botperms.worker.page_backoff import PageBackoff
@@ -27,10 +30,16 @@ MAX_ATTEMPTS = 8
 
 # The page's token for a page id (None: a page botperms does not know, or no longer has).
 PageTokens = Callable[[str], Awaitable[str | None]]
+# Turns a queued payload into the one to send (login-link references into signed URLs).
+Render = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _as_queued(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload
 
 
 def fixed_token(token: str) -> PageTokens:
@@ -49,12 +58,17 @@ class Sender:
         tokens: PageTokens,
         *,
         backoff: PageBackoff | None = None,
+        pacer: Pacer | None = None,
+        render: Render | None = None,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         """``backoff``: pauses a rate-limited page's sends (default: in this process only;
         give it the store in the distributed mode, so every worker pauses)."""
         self.graph = graph
         self._tokens = tokens
+        # Spaces a page's sends out as its rate-limit usage headers climb (graph.usage).
+        self.pacer = pacer
+        self._render = render or _as_queued
         self.backoff = backoff or PageBackoff(None, clock=clock)
         self._clock = clock
 
@@ -81,19 +95,24 @@ class Sender:
         token = await self._tokens(item.page_id)
         if token is None:
             raise ValueError(f"no token for page {item.page_id}")
+        observe = None
+        if self.pacer is not None:
+            await self.pacer.before_send(item.page_id)
+            observe = partial(self.pacer.observe, item.page_id)
         action = item.payload.get("sender_action")
         if action is not None:
             if not is_sender_action(action):
                 raise ValueError(f"sender action {action!r} is not one the Send API knows")
-            await send_action(self.graph, token, item.psid, action)
+            await send_action(self.graph, token, item.psid, action, on_headers=observe)
             return None
         result = await send_message(
             self.graph,
             token,
             item.psid,
-            item.payload,
+            self._render(item.payload),
             messaging_type=item.messaging_type,
             tag=item.tag,
+            on_headers=observe,
         )
         return result.message_id
 
