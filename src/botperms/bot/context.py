@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from botperms.bot.handover import Handover
 from botperms.bot.leaving import remove_permissions, unlink_on_messenger
 from botperms.bot.people import display_name, read_user_profile
 from botperms.bot.replies import (
@@ -29,7 +30,7 @@ class NotGranted(Exception):
     (see ``@requires``)."""
 
 
-class Context:
+class Context(Handover):
     """One event of one person, and what a handler can do about it.
 
     ``page_id`` and ``psid`` name the conversation, ``event`` is the webhook event (in login

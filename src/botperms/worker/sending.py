@@ -19,6 +19,7 @@ from botperms.graph import (
     send_action,
     send_message,
 )
+from botperms.graph.handover import THREAD_CONTROL, send_thread_control
 from botperms.graph.usage import Pacer
 from botperms.store import OutboxItem, SendOutcome
 from botperms.worker.backoff import delay
@@ -104,6 +105,10 @@ class Sender:
             if not is_sender_action(action):
                 raise ValueError(f"sender action {action!r} is not one the Send API knows")
             await send_action(self.graph, token, item.psid, action, on_headers=observe)
+            return None
+        handover = item.payload.get(THREAD_CONTROL)
+        if isinstance(handover, dict):  # pass/take/request thread control, queued by a handler
+            await send_thread_control(self.graph, token, item.psid, handover)
             return None
         result = await send_message(
             self.graph,
