@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from botperms.cli import db, project, queues, run
+from botperms.cli import db, pages, project, queues, run
 from botperms.profile_cmd import profile_app
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.add_typer(db.tokens_app, name="tokens")
 app.add_typer(profile_app, name="profile")
 app.add_typer(queues.outbox_app, name="outbox")
 app.add_typer(queues.inbox_app, name="inbox")
+app.add_typer(pages.pages_app, name="pages")
 
 
 def main() -> None:
