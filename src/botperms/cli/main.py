@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from botperms.cli import db, pages, project, queues, run
+from botperms.cli import db, pages, project, queues, run, stats, tokens
 from botperms.profile_cmd import profile_app
 
 app = typer.Typer(
@@ -23,7 +23,9 @@ app.command("demo-bot", hidden=True)(run.demo_bot)
 app.command()(project.new)
 app.command()(project.keygen)
 app.add_typer(db.db_app, name="db")
+db.tokens_app.command("check")(tokens.check)
 app.add_typer(db.tokens_app, name="tokens")
+app.command()(stats.stats)
 app.add_typer(profile_app, name="profile")
 app.add_typer(queues.outbox_app, name="outbox")
 app.add_typer(queues.inbox_app, name="inbox")
