@@ -2,12 +2,13 @@
 
 A login ticket is a bearer credential: whoever holds the link can start a login for that
 conversation. The outbox keeps each message until housekeeping removes it, so the button URL
-a handler queues there is a *reference* instead, ``botperms-ticket:<base64url JSON>``: the
-conversation, the scopes and the ticket id, with no signature. Just before the Send API call
-the sender renders it into the real ``/auth/start?ticket=…`` URL, signed then. Someone who
-reads the database (or a backup of it) learns who was asked for what, but gets no link that
-works; and the ticket's lifetime starts when the person can first see the message, not when
-it was queued (a message held back by a retry no longer arrives with a stale link).
+a handler queues there is a *reference* instead, ``/auth/start?ticket_ref=<base64url JSON>``:
+the conversation, the scopes and the ticket id, with no signature. Just before the Send API
+call the sender renders it into the real ``/auth/start?ticket=…`` URL, signed then. (It is a
+URL so the message builders accept it; opened as it is, it gets the "invalid link" page.)
+Someone who reads the database (or a backup of it) learns who was asked for what, but gets no
+link that works; and the ticket's lifetime starts when the person can first see the message,
+not when it was queued (a message held back by a retry no longer arrives with a stale link).
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from typing import Any
 from botperms.config import LoginFlow
 from botperms.flows.tickets import TicketSigner, new_ticket_id
 
-PREFIX = "botperms-ticket:"
-_REFERENCE = re.compile(re.escape(PREFIX) + r"[A-Za-z0-9_-]+")
+REF_PARAM = "ticket_ref"
 
 
 class LoginLinkReferences:
@@ -35,6 +35,8 @@ class LoginLinkReferences:
         self._tickets = tickets
         self._start_url = start_url
         self._default_scopes = default_scopes
+        self._prefix = f"{start_url}?{REF_PARAM}="
+        self._pattern = re.compile(re.escape(self._prefix) + r"([A-Za-z0-9_-]*)")
 
     def reference(
         self,
@@ -55,28 +57,27 @@ class LoginLinkReferences:
             "j": new_ticket_id(),
         }
         data = json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
-        return PREFIX + base64.urlsafe_b64encode(data).decode().rstrip("=")
+        return self._prefix + base64.urlsafe_b64encode(data).decode().rstrip("=")
 
     def render(self, payload: dict[str, Any]) -> dict[str, Any]:
         """``payload`` with every reference in its strings replaced by a signed login URL
         (the same object when it has none). A damaged reference raises ``ValueError``: the
         message cannot be sent as queued."""
-        if PREFIX not in json.dumps(payload, ensure_ascii=False):
+        if f"?{REF_PARAM}=" not in json.dumps(payload, ensure_ascii=False):
             return payload
         rendered: dict[str, Any] = self._walk(payload)
         return rendered
 
     def _walk(self, value: Any) -> Any:
         if isinstance(value, str):
-            return _REFERENCE.sub(lambda match: self._url(match.group()), value)
+            return self._pattern.sub(lambda match: self._url(match.group(1)), value)
         if isinstance(value, dict):
             return {key: self._walk(item) for key, item in value.items()}
         if isinstance(value, list):
             return [self._walk(item) for item in value]
         return value
 
-    def _url(self, reference: str) -> str:
-        encoded = reference.removeprefix(PREFIX)
+    def _url(self, encoded: str) -> str:
         try:
             fields = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
             ticket = self._tickets.issue(
