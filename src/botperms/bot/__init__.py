@@ -8,7 +8,8 @@ from botperms.bot.context import Context, NotGranted
 from botperms.bot.prompts import Prompts
 from botperms.bot.registration import RegistrationError
 from botperms.bot.requires import Requirement, requires
-from botperms.bot.routing import Filter, Middleware, Next, Router
+from botperms.bot.route import Filter, Middleware, Next
+from botperms.bot.routing import Router
 
 __all__ = [
     "Bot",

@@ -7,7 +7,8 @@ import inspect
 from collections.abc import Awaitable, Sequence
 
 from botperms.bot.context import Context
-from botperms.bot.routing import Middleware, Next, Route, Routes
+from botperms.bot.route import Middleware, Next, Route
+from botperms.bot.routing import Routes
 
 # Set on an exception that escaped a handler, so the worker's log line can name the handler.
 _HANDLER_ATTRIBUTE = "__botperms_handler__"

@@ -14,26 +14,25 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
+from botperms.bot.account_linking import AccountLinkingEvents
 from botperms.bot.app import Bot
 from botperms.bot.chain import blame, compose, first_passing, guarded, handler_name, owner_of
 from botperms.bot.context import Context
 from botperms.bot.intents import Intents
 from botperms.bot.requires import Requirement, requirement_of
-from botperms.bot.routing import Next, Route
+from botperms.bot.route import Next, Route
 from botperms.bot.runtime import Runtime
 from botperms.bot.table import Table, error_handlers, middleware_between
 from botperms.config import INTERNAL_FIELD
 from botperms.failures import FailureReason, failure_reason
 from botperms.graph import InvalidTokenError
-from botperms.messenger import MessagingEvent, text_message
+from botperms.messenger import MessagingEvent
 from botperms.store import (
     DropIntent,
     Effect,
     ExpireGrant,
     GrantRecord,
     InboxItem,
-    Leave,
-    LinkCodeRefused,
 )
 
 __all__ = ["Dispatcher", "handler_name", "without_internal"]
@@ -72,6 +71,7 @@ class Dispatcher:
         self.clock = clock
         self.failure_notice = failure_notice
         self.intents = Intents(bot, runtime, clock)
+        self.linking = AccountLinkingEvents(runtime, bot.prompts, clock)
         self._version = -1
         self._table = Table()
         self._outer: Next | None = None
@@ -142,7 +142,7 @@ class Dispatcher:
             return []
         if event.kind == "account_linking" and not replayed:
             assert psid is not None
-            return await self._account_linking(event, page_id, psid)
+            return await self.linking.handle(event, page_id, psid, table.on_account_linking)
         if self._outer is None:
             candidates = table.candidates(event)
             if not candidates:
@@ -268,43 +268,4 @@ class Dispatcher:
             await guarded(handler(ctx, declined), handler)
         if ctx.pending_intent is not None:
             await self.intents.resume(ctx, ctx.pending_intent)
-        return ctx.effects
-
-    # -- account linking webhooks ---------------------------------------------------------
-    async def _account_linking(
-        self, event: MessagingEvent, page_id: str, psid: str
-    ) -> list[Effect]:
-        linking = event.account_linking
-        assert linking is not None
-        if linking.status == "linked":
-            await self._linked(page_id, psid, linking.authorization_code)
-            return []
-        if linking.status == "unlinked":
-            return await self._unlinked(event, page_id, psid)
-        log.info("account_linking.unknown_status", status=linking.status, psid=psid)
-        return []
-
-    async def _linked(self, page_id: str, psid: str, authorization_code: str | None) -> None:
-        if not authorization_code:
-            log.warning("account_linking.refused", reason="no_code", page_id=page_id, psid=psid)
-            return
-        try:
-            # Its own transaction, ahead of the event's: a redelivered or retried `linked`
-            # finds the code used and confirms nothing twice.
-            grant = await self.runtime.store.confirm_link_and_announce(
-                code=authorization_code, page_id=page_id, psid=psid, now=self.clock()
-            )
-        except LinkCodeRefused as exc:
-            log.warning("account_linking.refused", reason=exc.reason, page_id=page_id, psid=psid)
-            return
-        log.info("account_linking.linked", page_id=page_id, psid=psid, grant_id=grant.id)
-
-    async def _unlinked(self, event: MessagingEvent, page_id: str, psid: str) -> list[Effect]:
-        # The goodbye goes with the revocation (only if there was a grant to revoke).
-        goodbye = text_message(self.bot.prompts.unlinked)
-        ctx = Context(self.runtime, page_id, psid, event, None)
-        ctx.stage(Leave(page_id, psid, "unlinked", goodbye=goodbye))
-        log.info("account_linking.unlinked", page_id=page_id, psid=psid)
-        for handler in self._refresh().on_account_linking:
-            await guarded(handler(ctx), handler)
         return ctx.effects

@@ -9,11 +9,11 @@ import at the author's line instead of failing at the first event.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar, overload
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, overload
 
-from botperms.bot.context import Context, Handler
+from botperms.bot.context import Handler
+from botperms.bot.moments import ErrorHandler, FailureHandler, LoginHandler, Moments
 from botperms.bot.registration import (
     ARGUMENTS,
     EVENT_HANDLER_KINDS,
@@ -26,55 +26,13 @@ from botperms.bot.registration import (
     looks_like_filter,
     unknown_decorator,
 )
-from botperms.failures import FailureReason
-
-Filter = Callable[[Context], bool | Awaitable[bool]]
-Next = Callable[[Context], Awaitable[None]]
-Middleware = Callable[[Context, Next], Awaitable[None]]
-LoginHandler = Callable[[Context, tuple[str, ...]], Awaitable[None]]
-FailureHandler = Callable[[Context, FailureReason], Awaitable[None]]
-ErrorHandler = Callable[[Context, BaseException], Awaitable[None]]
-H = TypeVar("H")
+from botperms.bot.route import Filter, Middleware, Next, Route, Slot, normalized
 
 
-def normalized(text: str) -> str:
-    """How ``text=`` routes compare: case, surrounding whitespace and runs of spaces ignored."""
-    return " ".join(text.split()).casefold()
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Route:
-    """One registered handler: the filters that must all pass, and who registered it."""
-
-    handler: Handler
-    filters: tuple[Filter, ...]
-    owner: Routes
-
-
-@dataclass(slots=True)
-class Slot:
-    """The routes of one key (a text, a payload, an event kind): filtered ones, tried in the
-    order registered, then at most one without filters (registering another replaces it)."""
-
-    filtered: list[Route] = field(default_factory=list)
-    plain: Route | None = None
-
-    def add(self, route: Route) -> None:
-        if route.filters:
-            self.filtered.append(route)
-        else:
-            self.plain = route
-
-    def routes(self) -> list[Route]:
-        return [*self.filtered, *([self.plain] if self.plain else [])]
-
-
-class Routes:
+class Routes(Moments):
     """What ``Bot`` and ``Router`` have in common: the decorators and the routes they record.
 
     Subclasses call :meth:`_init_routes` when they are created."""
-
-    _label = "bot"
 
     def _init_routes(self) -> None:
         self._quick_replies: dict[str, Slot] = {}
@@ -162,7 +120,8 @@ class Routes:
         bare = len(predicates) == 1 and not filters
         if bare and text is None and pattern is None and quick_reply is None:
             handler = predicates[0]
-            if not looks_like_filter(handler):  # the bare form: it can only mean "any message"
+            # The bare form: a lone handler can only mean "any message".
+            if callable(handler) and not looks_like_filter(handler):
                 check_bare_handler(handler, self._label)
                 return self.on_message()(handler)  # type: ignore[arg-type]
         checked = self._filters(predicates, filters, "on_message")
@@ -246,79 +205,6 @@ class Routes:
 
         return register if handler is None else register(handler)
 
-    # -- the framework's moments ----------------------------------------------------------
-    @overload
-    def on_account_linking(self, handler: Handler, /) -> Handler: ...
-    @overload
-    def on_account_linking(self) -> Callable[[Handler], Handler]: ...
-    def on_account_linking(
-        self, handler: Handler | None = None
-    ) -> Handler | Callable[[Handler], Handler]:
-        """Called after an ``account_linking`` webhook: ``ctx.event.account_linking.status`` is
-        ``"linked"`` (the link is confirmed and ``ctx.grant`` active; runs just before the
-        :meth:`on_login` handlers) or ``"unlinked"`` (the grant is already revoked and the
-        goodbye in ``prompts.unlinked`` sent, if there was a grant). The authorization_code is
-        not passed on: botperms has used it up. A ``linked`` webhook whose code botperms
-        refuses calls nothing. Several handlers run in the order they were registered (a
-        bot's before its routers')."""
-        return self._listener(self._on_account_linking, "on_account_linking", handler)
-
-    @overload
-    def on_login(self, handler: LoginHandler, /) -> LoginHandler: ...
-    @overload
-    def on_login(self) -> Callable[[LoginHandler], LoginHandler]: ...
-    def on_login(
-        self, handler: LoginHandler | None = None
-    ) -> LoginHandler | Callable[[LoginHandler], LoginHandler]:
-        """Called as ``handler(ctx, declined)`` after a person finished Facebook Login (or
-        account linking), ``declined`` being the scopes they declined. ``ctx.pending_intent``
-        is the request that waited for this login, if any: the framework replays it after these
-        handlers (or re-asks for what was declined), so a handler may want to say less then.
-        ``ctx.event`` is None after a web login and the ``linked`` event after account linking.
-        Several handlers run in the order they were registered (a bot's before its routers')."""
-        return self._listener(self._on_login, "on_login", handler)
-
-    @overload
-    def on_login_failed(self, handler: FailureHandler, /) -> FailureHandler: ...
-    @overload
-    def on_login_failed(self) -> Callable[[FailureHandler], FailureHandler]: ...
-    def on_login_failed(
-        self, handler: FailureHandler | None = None
-    ) -> FailureHandler | Callable[[FailureHandler], FailureHandler]:
-        """Called as ``handler(ctx, reason)`` when a login did not complete, ``reason`` being
-        a :class:`~botperms.FailureReason` such as ``FailureReason.ACCESS_DENIED`` (the person
-        pressed Cancel), ``TICKET_EXPIRED`` or ``STATE_EXPIRED``. ``ctx.event`` is None and
-        ``ctx.pending_intent`` the request waiting for the login, if any; after
-        ``ACCESS_DENIED`` botperms drops that request once these handlers have run."""
-        return self._listener(self._on_login_failed, "on_login_failed", handler)
-
-    @overload
-    def on_error(self, handler: ErrorHandler, /) -> ErrorHandler: ...
-    @overload
-    def on_error(self) -> Callable[[ErrorHandler], ErrorHandler]: ...
-    def on_error(
-        self, handler: ErrorHandler | None = None
-    ) -> ErrorHandler | Callable[[ErrorHandler], ErrorHandler]:
-        """Called as ``handler(ctx, error)`` once, when an event is given up on (dead-lettered)
-        after its handler failed; ``error`` is the last exception. What it sends (an apology,
-        say) commits with the dead letter; the failed handler's own replies never go out. It is
-        not called for events without a person or in standby. An exception inside it is logged
-        and dropped. Several handlers run in the order they were registered.
-
-        Which ones run: those of the router that registered the failed handler; a router
-        without any hands the error to the router (or bot) that included it. So one apology
-        goes out, never one per router."""
-        return self._listener(self._on_error, "on_error", handler)
-
-    def _listener(self, into: list[H], kind: str, handler: H | None) -> H | Callable[[H], H]:
-        def register(handler: H) -> H:
-            check_handler(handler, kind, self._label)
-            into.append(handler)
-            self._changed()
-            return handler
-
-        return register if handler is None else register(handler)
-
     # -- composition ----------------------------------------------------------------------
     def middleware(self, middleware: Middleware) -> Middleware:
         """``@bot.middleware`` on ``async def mw(ctx, call_next)``: runs around events, in the
@@ -390,16 +276,4 @@ class Router(Routes):
         return f"Router({self.name!r})"
 
 
-__all__ = [
-    "EVENT_HANDLER_KINDS",
-    "ErrorHandler",
-    "FailureHandler",
-    "Filter",
-    "LoginHandler",
-    "Middleware",
-    "Next",
-    "Route",
-    "Router",
-    "Routes",
-    "Slot",
-]
+__all__ = ["EVENT_HANDLER_KINDS", "Filter", "Middleware", "Next", "Router", "Routes"]

@@ -16,17 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from botperms.bot.context import Handler
+from botperms.bot.moments import ErrorHandler, FailureHandler, LoginHandler
 from botperms.bot.registration import RegistrationError
-from botperms.bot.routing import (
-    ErrorHandler,
-    FailureHandler,
-    LoginHandler,
-    Middleware,
-    Route,
-    Routes,
-    Slot,
-    normalized,
-)
+from botperms.bot.route import Middleware, Route, Slot, normalized
+from botperms.bot.routing import Routes
 from botperms.messenger import MessagingEvent
 
 

@@ -216,6 +216,7 @@ async def grant(
     granted: tuple[str, ...] = ("user_likes",),
     declined: tuple[str, ...] = (),
     token: str = USER_TOKEN,
+    flow: str = "web",
 ) -> GrantRecord:
     return await store.save_grant(
         page_id=PAGE_ID,
@@ -226,7 +227,7 @@ async def grant(
         scopes_declined=declined,
         expires_at=None,
         data_access_expires_at=None,
-        flow="web",
+        flow=flow,
     )
 
 
