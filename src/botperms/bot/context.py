@@ -21,6 +21,8 @@ from botperms.bot.runtime import Runtime
 from botperms.graph import BoundGraph, UserProfile
 from botperms.messenger import MessagingEvent, button_template, sender_action
 from botperms.store import Effect, GrantRecord, Leave, PendingIntentRecord, Send
+from botperms.store.effects import CountFunnel
+from botperms.store.funnel import UNKNOWN_CLIENT, FunnelStep
 
 ACCOUNT_LINK = "account_link"
 
@@ -149,6 +151,8 @@ class Context(Handover):
             browser_button_title=browser_button_title,
         )
         await self.reply(message=button_template(text, buttons))
+        # The login funnel's first step, committed with the prompt (no client kind yet).
+        self.stage(CountFunnel(FunnelStep(self.login_flow, UNKNOWN_CLIENT, "prompt_sent")))
 
     # -- the person -----------------------------------------------------------------------
     async def user_profile(self) -> UserProfile | None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from botperms.store.attempts import AttemptRepository
 from botperms.store.base import clip, utcnow
 from botperms.store.effects import (
+    CountFunnel,
     CountIntentAsk,
     DropIntent,
     Effect,
@@ -25,6 +26,7 @@ from botperms.store.effects import (
     SaveIntent,
     Send,
 )
+from botperms.store.funnel import bump
 from botperms.store.inbox import InboxRepository, replay_event
 from botperms.store.intents import IntentRepository
 from botperms.store.linking import LinkCodeRepository
@@ -100,6 +102,8 @@ class CompletionRepository(
                 expires_at=effect.expires_at,
                 session=tx,
             )
+        elif isinstance(effect, CountFunnel):
+            await bump(tx, [effect.step])
         elif isinstance(effect, CountIntentAsk):
             await self.bump_pending_intent(effect.page_id, effect.psid, session=tx)
         elif isinstance(effect, DropIntent):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from botperms.store.funnel import FunnelStep
 from botperms.store.records import NewInboxItem
 
 
@@ -86,6 +87,13 @@ class Leave:
     goodbye: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CountFunnel:
+    """A login-funnel step this event reached (a login prompt sent), counted with it."""
+
+    step: FunnelStep
+
+
 Effect = (
     Send
     | QueueEvent
@@ -95,6 +103,7 @@ Effect = (
     | ReplayIntent
     | ExpireGrant
     | Leave
+    | CountFunnel
 )
 
 
