@@ -32,7 +32,8 @@ from botperms.testing import events
 from botperms.testing.browser import Arrival, Browser
 from botperms.testing.drive import BotFailed, Driver
 from botperms.testing.fake_graph import FakeGraph
-from botperms.testing.people import PAGE_INBOX_APP_ID, Decision, Person, World
+from botperms.testing.page_inbox import PageInboxSide
+from botperms.testing.people import Decision, Person, World
 from botperms.testing.replies import Button, QuickReply, Replies
 
 APP_ID, PAGE_ID, PAGE_TOKEN = "100000000000001", "200000000000002", "EAAtestpagetoken"
@@ -53,7 +54,7 @@ class Pending:
         return self.task.__await__()
 
 
-class ChatTester:
+class ChatTester(PageInboxSide):
     """Drive ``bot`` as the people chatting with it: ``async with ChatTester(bot) as chat``.
 
     ``scopes``: the bot's default permissions (``BOTPERMS_SCOPES``); ``login_flow``:
@@ -61,6 +62,9 @@ class ChatTester:
     ``raise_errors``: a handler that raises (its event dead-lettered) fails the call with
     :class:`BotFailed`; with False, what ``on_error`` sent is returned instead.
     """
+
+    app_id = APP_ID
+    page_id = PAGE_ID
 
     def __init__(
         self,
@@ -253,27 +257,6 @@ class ChatTester:
         """``psid`` unlinks their account in Messenger: the ``unlinked`` webhook."""
         self.world.person(psid).linked = False
         return await self.deliver({"account_linking": {"status": "unlinked"}}, psid=psid)
-
-    # -- handover (the Page Inbox's side) -------------------------------------------------------
-    def thread_owner(self, psid: str) -> str:
-        """The app id that owns ``psid``'s thread (this bot's, or the Page Inbox's)."""
-        return self.world.owner(psid)
-
-    async def inbox_passes_back(self, psid: str, *, metadata: str | None = None) -> Replies:
-        """A person at the Page Inbox hands the thread back to the bot."""
-        previous = self.world.owner(psid)
-        self.world.owners.pop(psid, None)
-        body: dict[str, Any] = {"previous_owner_app_id": previous, "new_owner_app_id": APP_ID}
-        if metadata is not None:
-            body["metadata"] = metadata
-        return await self.deliver({"pass_thread_control": body}, psid=psid, standby=False)
-
-    async def inbox_requests(self, psid: str, *, metadata: str | None = None) -> Replies:
-        """The Page Inbox asks the bot for the thread (``request_thread_control``)."""
-        body: dict[str, Any] = {"requested_owner_app_id": PAGE_INBOX_APP_ID}
-        if metadata is not None:
-            body["metadata"] = metadata
-        return await self.deliver({"request_thread_control": body}, psid=psid, standby=False)
 
     # -- what was sent ---------------------------------------------------------------------------
     def sent(self, psid: str | None = None) -> Replies:
