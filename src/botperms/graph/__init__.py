@@ -1,7 +1,8 @@
 """Async Graph API client: transport, typed errors, paging, Send API, Login/OAuth, profiles,
 the person's reads (me, likes, permissions)."""
 
-from botperms.graph.client import BoundGraph, GraphClient
+from botperms.graph.bound import BoundGraph
+from botperms.graph.client import GraphClient
 from botperms.graph.errors import (
     GraphError,
     GraphPermissionError,
@@ -13,8 +14,6 @@ from botperms.graph.errors import (
     RateLimitedError,
     TransientError,
     UserUnavailableError,
-    error_from_response,
-    redact,
 )
 from botperms.graph.linking import psid_for_linking_token, unlink_account
 from botperms.graph.oauth import (
@@ -34,6 +33,8 @@ from botperms.graph.profile import (
     set_messenger_profile,
 )
 from botperms.graph.reads import LikedPage, Me, Permissions
+from botperms.graph.redaction import redact
+from botperms.graph.responses import error_from_response
 from botperms.graph.send import SendResult, is_sender_action, send_action, send_message
 from botperms.graph.users import UserProfile, get_likes, get_user_profile
 

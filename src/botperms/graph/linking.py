@@ -6,19 +6,21 @@ from botperms.graph.client import GraphClient
 from botperms.graph.errors import GraphError, LinkingTokenError
 
 
-async def psid_for_linking_token(graph: GraphClient, page_token: str, linking_token: str) -> str:
+async def psid_for_linking_token(
+    graph: GraphClient, page_token: str, account_linking_token: str
+) -> str:
     """The PSID of the person who tapped the ``account_link`` button (contract §3).
 
     Raises :class:`LinkingTokenError` when Facebook says the token expired or is unknown (code
     10301), and :class:`GraphError` when the answer names no recipient.
     """
-    if not linking_token:
+    if not account_linking_token:
         raise LinkingTokenError("no account_linking_token", code=10301)
     data = await graph.request(
         "GET",
         "/me",
         access_token=page_token,
-        params={"fields": "recipient", "account_linking_token": linking_token},
+        params={"fields": "recipient", "account_linking_token": account_linking_token},
     )
     recipient = data.get("recipient") if isinstance(data, dict) else None
     if not isinstance(recipient, str | int) or not str(recipient):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from botperms.graph.client import BoundGraph
+    from botperms.graph.bound import BoundGraph
 
 ME_FIELDS = "id,name,first_name,last_name,email"
 LIKES_FIELDS = "name,created_time"

@@ -8,7 +8,8 @@ import pytest
 import structlog
 
 from botperms.config import Settings
-from botperms.graph.client import BoundGraph, GraphClient
+from botperms.graph.bound import BoundGraph
+from botperms.graph.client import GraphClient
 from botperms.graph.errors import (
     GraphError,
     InvalidTokenError,

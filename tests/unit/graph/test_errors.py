@@ -12,10 +12,9 @@ from botperms.graph.errors import (
     RateLimitedError,
     TransientError,
     UserUnavailableError,
-    error_from_response,
-    parse_retry_after,
-    redact,
 )
+from botperms.graph.redaction import redact
+from botperms.graph.responses import error_from_response, parse_retry_after
 
 TOKEN = "EAAGm0PX4ZCpsBAKZBxyzSecretTokenValue123"
 APP_TOKEN = "1234567890|s3cr3tAppSecretValue_xyz"
