@@ -31,14 +31,16 @@ from botperms.flows.ticket_refs import LoginLinkReferences
 from botperms.graph import GraphClient
 from botperms.graph.usage import Pacer
 from botperms.store import Batcher, Database, NewInboxItem, Store, TokenCipher
+from botperms.store.page_directory import PageDirectory
 from botperms.web import create_app as create_web_app
 from botperms.web.metrics_server import MetricsServer
 from botperms.web.services import Services
 from botperms.worker import InboxWorker, OutboxWorker, RetryPolicy
 from botperms.worker.gauges import QueueGauges
 from botperms.worker.housekeeping import Housekeeper, retention_from
+from botperms.worker.page_backoff import PageBackoff
 from botperms.worker.process_lock import ProcessLock
-from botperms.worker.sending import Sender, fixed_token
+from botperms.worker.sending import Sender
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +88,16 @@ class App:
         tickets = TicketSigner(settings.app_secret.get_secret_value(), settings.ticket_ttl_seconds)
         # Login buttons are queued as references and signed when sent: no ticket at rest.
         links = LoginLinkReferences(tickets, settings.url(START_PATH), tuple(settings.scopes))
-        sender = Sender(graph, fixed_token(page_token), pacer=Pacer(), render=links.render)
+        # The settings' page and the pages table (`botperms pages`): tokens from memory, and
+        # a rate-limited page's sends paused for every worker (page_backoff).
+        pages = PageDirectory(store, shortcut={settings.page_id: page_token})
+        sender = Sender(
+            graph,
+            pages.token,
+            backoff=PageBackoff(store),
+            pacer=Pacer(),
+            render=links.render,
+        )
         outbox = OutboxWorker(store, sender, max_in_flight=settings.send_concurrency)
         # The inbox worker's wake-up signal exists first: the login service (which the
         # dispatcher needs for its URLs) sets it when it queues a login outcome.
@@ -102,6 +113,7 @@ class App:
             link_url=settings.url(LINK_START_PATH),
             profile_ttl=timedelta(seconds=settings.profile_ttl_seconds),
             pages=frozenset({settings.page_id}),
+            directory=pages,
         )
         dispatcher = Dispatcher(bot, runtime, failure_notice=settings.failure_notice)
         inbox = InboxWorker(

@@ -51,14 +51,14 @@ async def _wait_until_up(
 async def apply_profile(settings: Settings, path: Path | None) -> str:
     """Applies the Messenger Profile file to fakebook's page; a line for the panel."""
     from botperms.graph import GraphClient, GraphError
-    from botperms.messenger.profile import ProfileError
+    from botperms.messenger.profile import MessengerProfileError
     from botperms.profile_cmd import profile_for, sync_profile
 
     if path is None:
         return "none (no messenger_profile.toml here)"
     try:
         desired = profile_for(settings, path)
-    except ProfileError as exc:
+    except MessengerProfileError as exc:
         console.print(f"[bold yellow]{path} was not applied:[/]")
         for problem in exc.problems:
             console.print(f"  {problem}", markup=False, highlight=False)

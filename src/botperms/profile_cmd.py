@@ -27,7 +27,12 @@ from botperms.graph.profile import (
     get_messenger_profile,
     set_messenger_profile,
 )
-from botperms.messenger.profile import PROPERTIES, ProfileError, desired_profile, load_profile
+from botperms.messenger.profile import (
+    PROPERTIES,
+    MessengerProfileError,
+    desired_messenger_profile,
+    load_messenger_profile,
+)
 from botperms.messenger.profile_plan import ProfileDiff, Step, diff, plan, reset_plan
 
 EXIT_DIFFERENCES = 1
@@ -73,9 +78,9 @@ def _settings() -> Settings:
 
 
 def profile_for(settings: Settings, file: Path) -> dict[str, Any]:
-    """The profile ``file`` asks for under these settings; raises ``ProfileError``."""
-    return desired_profile(
-        load_profile(file),
+    """The profile ``file`` asks for under these settings; raises ``MessengerProfileError``."""
+    return desired_messenger_profile(
+        load_messenger_profile(file),
         public_url=settings.public_url,
         account_linking_url=_account_linking_url(settings),
     )
@@ -111,8 +116,8 @@ def _account_linking_url(settings: Settings) -> str | None:
 def _desired(file: Path) -> tuple[Settings, dict[str, Any]]:
     """The checked file, then the settings, then the profile they ask for; exit 2 on a problem."""
     try:
-        spec = load_profile(file)
-    except ProfileError as exc:
+        spec = load_messenger_profile(file)
+    except MessengerProfileError as exc:
         count = len(exc.problems)
         err.print(
             Text(
@@ -126,7 +131,7 @@ def _desired(file: Path) -> tuple[Settings, dict[str, Any]]:
         raise typer.Exit(EXIT_INVALID) from None
     settings = _settings()
     linking_url = _account_linking_url(settings)
-    return settings, desired_profile(
+    return settings, desired_messenger_profile(
         spec, public_url=settings.public_url, account_linking_url=linking_url
     )
 

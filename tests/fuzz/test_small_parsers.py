@@ -15,11 +15,11 @@ from botperms.flows import FailureReason, FlowError
 from botperms.flows.client_kind import ClientKind, classify
 from botperms.flows.linking import safe_redirect_uri
 from botperms.messenger.profile import (
-    ProfileError,
-    ProfileFile,
-    desired_profile,
-    loads_profile,
-    parse_profile,
+    MessengerProfileError,
+    MessengerProfileFile,
+    desired_messenger_profile,
+    loads_messenger_profile,
+    parse_messenger_profile,
 )
 from tests.flows.conftest import make_settings
 from tests.fuzz.strategies import json_values, text
@@ -118,20 +118,20 @@ def profile_texts(draw: st.DrawFn) -> str:
 @given(profile_texts() | st.text(max_size=300))
 def test_any_profile_text_is_a_profile_or_a_profile_error(source: str) -> None:
     try:
-        spec = loads_profile(source, "fuzz.toml")
-    except ProfileError as exc:
+        spec = loads_messenger_profile(source, "fuzz.toml")
+    except MessengerProfileError as exc:
         problems = exc.problems
         assert problems
         return
-    assert isinstance(spec, ProfileFile)
-    desired = desired_profile(spec, public_url="https://bot.example.com")
+    assert isinstance(spec, MessengerProfileFile)
+    desired = desired_messenger_profile(spec, public_url="https://bot.example.com")
     assert desired["whitelisted_domains"][0] == "https://bot.example.com"
 
 
 @given(st.dictionaries(toml_keys, json_values, max_size=4))
 def test_any_decoded_data_is_a_profile_or_a_profile_error(data: dict[str, Any]) -> None:
     try:
-        assert isinstance(parse_profile(data), ProfileFile)
-    except ProfileError as exc:
+        assert isinstance(parse_messenger_profile(data), MessengerProfileFile)
+    except MessengerProfileError as exc:
         problems = exc.problems
         assert problems

@@ -18,7 +18,7 @@ from botperms import Bot
 from botperms.cli import app, load_bot
 from botperms.config import Settings
 from botperms.messenger import MessagingEvent
-from botperms.messenger.profile import desired_profile, load_profile
+from botperms.messenger.profile import desired_messenger_profile, load_messenger_profile
 from botperms.scaffold import FILES
 
 runner = CliRunner()
@@ -90,8 +90,9 @@ def test_the_generated_bot_imports_and_handles_its_profile(tmp_path: Path) -> No
     bot = module.bot
     assert isinstance(bot, Bot)
     assert bot.name == "likes"
-    profile = desired_profile(
-        load_profile(folder / "messenger_profile.toml"), public_url="http://127.0.0.1:8000"
+    profile = desired_messenger_profile(
+        load_messenger_profile(folder / "messenger_profile.toml"),
+        public_url="http://127.0.0.1:8000",
     )
     assert profile["get_started"] == {"payload": "GET_STARTED"}
     # Every postback the profile can send has its own handler (none falls through).

@@ -181,6 +181,12 @@ class Context(Handover):
         return self.grant.access_token
 
     @property
+    def page_graph(self) -> BoundGraph:
+        """A Graph client bound to the token of the page this event came to (``page_id``):
+        with several pages, each event's calls go out as its own page."""
+        return self._runtime.graph.for_token(self._runtime.cached_token_for(self.page_id))
+
+    @property
     def user_graph(self) -> BoundGraph:
         """A Graph client bound to this person's token (every call carries appsecret_proof);
         raises :class:`NotGranted` when the person is not logged in."""
@@ -225,7 +231,7 @@ class Context(Handover):
         webhook, which then finds no grant and says no second goodbye. Returns whether the
         person was logged in."""
         was_logged_in = await self.revoke(on_facebook=on_facebook, reason=reason)
-        await unlink_on_messenger(self._runtime, self.psid)
+        await unlink_on_messenger(self._runtime, self.page_id, self.psid)
         return was_logged_in
 
 

@@ -133,7 +133,7 @@ class Dispatcher:
         if page_id is None or (psid is None and event.kind not in table.events):
             log.debug("event.ignored", kind=event.kind)
             return []
-        if self.runtime.pages and page_id not in self.runtime.pages:
+        if not await self.runtime.answers(page_id):
             log.info("event.foreign_page", page_id=page_id, kind=event.kind)
             return []
         if item.standby:

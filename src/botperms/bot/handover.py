@@ -54,4 +54,5 @@ class Handover:
         """The app id that owns this conversation now (a Graph read, made at once; a pass or
         take this handler queued has not happened yet)."""
         runtime = self._runtime
-        return await thread_owner(runtime.graph, runtime.page_token, self.psid)
+        token = await runtime.token_for(self.page_id)
+        return await thread_owner(runtime.graph, token, self.psid)

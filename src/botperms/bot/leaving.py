@@ -21,10 +21,10 @@ async def remove_permissions(runtime: Runtime, psid: str, user_token: str) -> No
         log.info("revoke.facebook_failed", psid=psid, error=exc.code)
 
 
-async def unlink_on_messenger(runtime: Runtime, psid: str) -> None:
-    """``POST /me/unlink_accounts`` with the page token; a failure is logged."""
+async def unlink_on_messenger(runtime: Runtime, page_id: str, psid: str) -> None:
+    """``POST /me/unlink_accounts`` with the page's token; a failure is logged."""
     try:
-        await unlink_account(runtime.graph, runtime.page_token, psid)
+        await unlink_account(runtime.graph, await runtime.token_for(page_id), psid)
     except GraphError as exc:
         # Not linked on Messenger's side (e.g. logged in through the web button): our
         # grant is gone, which is what the person asked for.

@@ -27,7 +27,8 @@ async def read_user_profile(runtime: Runtime, page_id: str, psid: str) -> UserPr
             profile_pic=cached.get("profile_pic"),
         )
     try:
-        profile = await get_user_profile(runtime.graph, runtime.page_token, psid)
+        token = await runtime.token_for(page_id)
+        profile = await get_user_profile(runtime.graph, token, psid)
     except GraphError as exc:
         log.info("user_profile.unavailable", psid=psid, error=exc.code)
         return None

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from botperms.graph import GraphClient
-from botperms.store import Store
+from botperms.store import PageDirectory, Store
 
 
 class LoginLinks(Protocol):
@@ -35,6 +35,9 @@ class Runtime:
     ``profile_ttl``: how long a person's cached user profile is used before asking again.
     ``pages``: the pages this bot answers for (empty: any); events of other pages are kept
     in the inbox but not handled, since there is no token to answer them with.
+    ``directory``: the pages and their tokens (the settings' page and ``botperms pages``);
+    when set, it decides which pages are answered, and each event's Graph calls use its
+    page's token (``page_token`` is the settings' one, for a page the directory lacks).
     """
 
     graph: GraphClient
@@ -46,3 +49,22 @@ class Runtime:
     link_url: str = ""
     profile_ttl: timedelta = timedelta(hours=24)
     pages: frozenset[str] = frozenset()
+    directory: PageDirectory | None = None
+
+    async def answers(self, page_id: str) -> bool:
+        """Whether the bot answers events of ``page_id`` (a page it has a token for)."""
+        if self.directory is not None:
+            return await self.directory.token(page_id) is not None
+        return not self.pages or page_id in self.pages
+
+    async def token_for(self, page_id: str) -> str:
+        """The token of ``page_id`` (a page the directory lacks: the settings' token)."""
+        if self.directory is None:
+            return self.page_token
+        return await self.directory.token(page_id) or self.page_token
+
+    def cached_token_for(self, page_id: str) -> str:
+        """:meth:`token_for` from memory only (the dispatcher has looked the page up)."""
+        if self.directory is None:
+            return self.page_token
+        return self.directory.cached(page_id) or self.page_token

@@ -14,7 +14,12 @@ from rich.markup import escape
 from botperms.bot import Bot
 from botperms.bot.requires import requirement_of
 from botperms.config import LoginFlow
-from botperms.messenger.profile import DEFAULT_LOCALE, ProfileError, ProfileFile, load_profile
+from botperms.messenger.profile import (
+    DEFAULT_LOCALE,
+    MessengerProfileError,
+    MessengerProfileFile,
+    load_messenger_profile,
+)
 
 EXAMPLE_HINTS = {
     LoginFlow.WEB: (
@@ -43,17 +48,17 @@ def _either(items: list[str], word: str = "or") -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" {word} " + shown[-1]
 
 
-def read_profile(path: Path | None) -> ProfileFile | None:
+def read_profile(path: Path | None) -> MessengerProfileFile | None:
     """The profile file if it is readable (its problems are reported where it is applied)."""
     if path is None:
         return None
     try:
-        return load_profile(path)
-    except ProfileError:
+        return load_messenger_profile(path)
+    except MessengerProfileError:
         return None
 
 
-def _menu(profile: ProfileFile | None) -> list[tuple[str, str | None]]:
+def _menu(profile: MessengerProfileFile | None) -> list[tuple[str, str | None]]:
     """(title, payload) of the persistent menu's items, in the default locale if there is one."""
     menus = (profile.persistent_menu if profile else None) or ()
     chosen = next((m for m in menus if m.locale == DEFAULT_LOCALE), menus[0] if menus else None)
@@ -61,7 +66,7 @@ def _menu(profile: ProfileFile | None) -> list[tuple[str, str | None]]:
 
 
 def how_to_try(
-    bot: Bot, profile: ProfileFile | None, flow: LoginFlow, *, example: bool = False
+    bot: Bot, profile: MessengerProfileFile | None, flow: LoginFlow, *, example: bool = False
 ) -> str:
     """The panel's paragraph saying what to do in the simulator."""
     if example:

@@ -59,6 +59,10 @@ class PageDirectory:
         """Whether the page is known now (from memory; call :meth:`token` to look further)."""
         return page_id is not None and page_id in self._tokens
 
+    def cached(self, page_id: str) -> str | None:
+        """The page's token from memory only (for callers that cannot wait)."""
+        return self._tokens.get(page_id)
+
     def page_ids(self) -> frozenset[str]:
         return frozenset(self._tokens)
 

@@ -51,7 +51,7 @@ class PageBackoff:
         self,
         store: PauseStore | None,
         *,
-        base: float = 2.0,
+        base: float = 1.0,
         cap: float = 300.0,
         refresh_seconds: float = 1.0,
         clock: Callable[[], datetime] = _now,

@@ -8,9 +8,9 @@ from botperms import Bot, Context, requires
 from botperms.cli.demo_panel import EXAMPLE_HINTS, how_to_try, read_profile
 from botperms.config import LoginFlow
 from botperms.examples.likes_bot import bot as example_bot
-from botperms.messenger.profile import parse_profile
+from botperms.messenger.profile import parse_messenger_profile
 
-PROFILE = parse_profile(
+PROFILE = parse_messenger_profile(
     {
         "get_started": {"payload": "START"},
         "persistent_menu": [

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from botperms.messenger.profile import (
-    ProfileError,
-    desired_profile,
-    load_profile,
-    loads_profile,
-    parse_profile,
+    MessengerProfileError,
+    desired_messenger_profile,
+    load_messenger_profile,
+    loads_messenger_profile,
+    parse_messenger_profile,
 )
 
 GET_STARTED = {"payload": "GET_STARTED"}
@@ -27,8 +27,8 @@ def postback(title: str = "Help", payload: str = "HELP") -> dict[str, Any]:
 
 
 def problems(data: dict[str, Any]) -> list[str]:
-    with pytest.raises(ProfileError) as caught:
-        parse_profile(data)
+    with pytest.raises(MessengerProfileError) as caught:
+        parse_messenger_profile(data)
     return [str(problem) for problem in caught.value.problems]
 
 
@@ -72,8 +72,8 @@ payload = "HELP"
 """,
         encoding="utf-8",
     )
-    spec = load_profile(path)
-    profile = desired_profile(spec, public_url="https://bot.example.com/base")
+    spec = load_messenger_profile(path)
+    profile = desired_messenger_profile(spec, public_url="https://bot.example.com/base")
     assert list(profile) == [
         "get_started",
         "greeting",
@@ -108,8 +108,8 @@ payload = "HELP"
 
 
 def test_our_origin_is_added_once_and_the_linking_url_is_derived() -> None:
-    spec = parse_profile({"whitelisted_domains": ["https://bot.example.com"]})
-    profile = desired_profile(
+    spec = parse_messenger_profile({"whitelisted_domains": ["https://bot.example.com"]})
+    profile = desired_messenger_profile(
         spec,
         public_url="https://bot.example.com",
         account_linking_url="https://bot.example.com/link/start",
@@ -119,18 +119,18 @@ def test_our_origin_is_added_once_and_the_linking_url_is_derived() -> None:
         "account_linking_url": "https://bot.example.com/link/start",
     }
     # An empty file still manages the whitelist, because our own origin must be on it.
-    assert desired_profile(parse_profile({}), public_url="http://127.0.0.1:8000") == {
-        "whitelisted_domains": ["http://127.0.0.1:8000"]
-    }
+    assert desired_messenger_profile(
+        parse_messenger_profile({}), public_url="http://127.0.0.1:8000"
+    ) == {"whitelisted_domains": ["http://127.0.0.1:8000"]}
 
 
 def test_unreadable_files_say_why(tmp_path: Path) -> None:
-    with pytest.raises(ProfileError, match="no such file"):
-        load_profile(tmp_path / "missing.toml")
+    with pytest.raises(MessengerProfileError, match="no such file"):
+        load_messenger_profile(tmp_path / "missing.toml")
     broken = tmp_path / "broken.toml"
     broken.write_text("[get_started\npayload = 1\n", encoding="utf-8")
-    with pytest.raises(ProfileError, match="is not valid TOML"):
-        load_profile(broken)
+    with pytest.raises(MessengerProfileError, match="is not valid TOML"):
+        load_messenger_profile(broken)
 
 
 def test_typos_and_wrong_types_name_the_field() -> None:
@@ -307,7 +307,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_limits_are_inclusive() -> None:
-    parse_profile(
+    parse_messenger_profile(
         {
             "get_started": {"payload": "p" * 1000},
             "greeting": [{"locale": "default", "text": "g" * 160}],
@@ -349,5 +349,5 @@ def test_urls_python_cannot_split_are_problems_of_the_file(
 
 def test_toml_nested_past_the_parser_is_a_problem_of_the_file() -> None:
     # Found by tests/fuzz: tomllib recursed into RecursionError.
-    with pytest.raises(ProfileError, match="nests too deeply"):
-        loads_profile("a = " + "[" * 5000 + "]" * 5000, "deep.toml")
+    with pytest.raises(MessengerProfileError, match="nests too deeply"):
+        loads_messenger_profile("a = " + "[" * 5000 + "]" * 5000, "deep.toml")
