@@ -7,8 +7,10 @@ import asyncio
 import typer
 
 from botperms.cli.common import console, load_settings
+from botperms.cli.prune import db_prune
 
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+db_app.command("prune")(db_prune)
 tokens_app = typer.Typer(help="Stored token commands.", no_args_is_help=True)
 
 
