@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -192,3 +193,21 @@ def test_metrics_off_serves_them_nowhere(serve: Any) -> None:
     assert httpx.get(f"http://127.0.0.1:{port}/metrics").status_code == 404
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")
+
+
+def test_a_metrics_port_in_use_is_one_readable_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        metrics_port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "botperms.cli", "serve", "--port", str(free_port())],
+            env=env_for(tmp_path / "x.db", BOTPERMS_METRICS_PORT=str(metrics_port)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert f"port {metrics_port} is in use" in done.stderr
+    assert "BOTPERMS_METRICS_PORT" in done.stderr
+    assert "Traceback" not in done.stderr

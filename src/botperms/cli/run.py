@@ -48,6 +48,8 @@ def serve(
     settings = load_settings()
     try:
         check_free(port, "--port", host)
+        if settings.metrics and settings.metrics_port is not None:
+            check_free(settings.metrics_port, "BOTPERMS_METRICS_PORT", settings.metrics_host)
     except RuntimeError as exc:
         console.print(f"[bold red]botperms cannot start:[/] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
