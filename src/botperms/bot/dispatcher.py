@@ -134,7 +134,8 @@ class Dispatcher:
             log.debug("event.ignored", kind=event.kind)
             return []
         if not await self.runtime.answers(page_id):
-            log.info("event.foreign_page", page_id=page_id, kind=event.kind)
+            # Not BOTPERMS_PAGE_ID and not added with `botperms pages add`: no token to answer.
+            log.warning("event.foreign_page", page_id=page_id, kind=event.kind)
             return []
         if item.standby:
             # The thread belongs to another app: the bot may read, never answer by default.

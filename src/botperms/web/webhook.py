@@ -85,8 +85,8 @@ async def receive(request: Request) -> Response:
         if event.kind == "unknown":
             # Kept and acknowledged like any event: Facebook adds kinds without notice.
             log.info("webhook.unknown_event", page_id=event.page_id, keys=_keys(event.payload))
-        elif event.page_id != settings.page_id:
-            log.warning("webhook.foreign_page", page_id=event.page_id, kind=event.kind)
+        # An event of a page botperms has no token for is stored too; the dispatcher, which
+        # knows the pages (settings and `botperms pages`), logs it and leaves it unanswered.
         items.append(
             NewInboxItem(
                 event_key=event.key,
