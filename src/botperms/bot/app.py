@@ -49,7 +49,7 @@ class Bot(Routes):
     def __repr__(self) -> str:
         return f"Bot(name={self.name!r}, max_reasks={self.max_reasks!r})"
 
-    def table(self) -> Table:
+    def _merged_table(self) -> Table:
         """Every route of this bot and its routers, merged (rebuilt only after a change)."""
         if self._table is None or self._table_version != self._version:
             self._table = build(self)
@@ -61,7 +61,7 @@ class Bot(Routes):
         key, handler)``: kinds ``"text"``, ``"pattern"``, ``"quick_reply"``, ``"postback"``,
         ``"event"`` (the key is the event kind), ``"any"`` and ``"fallback"`` (the last two
         with an empty key). The demo reads it to describe the bot."""
-        table = self.table()
+        table = self._merged_table()
         routes: list[tuple[str, str, Handler]] = [
             *(("quick_reply", k, r.handler) for k, rs in table.quick_replies.items() for r in rs),
             *(("text", k, r.handler) for k, rs in table.texts.items() for r in rs),
@@ -83,7 +83,7 @@ class Bot(Routes):
         involved (routes with filters need a :class:`Context` and are skipped here); None
         for events no route takes (they are ignored). Useful to test routes without a
         server."""
-        for route in self.table().candidates(event):
+        for route in self._merged_table().candidates(event):
             if not route.filters:
                 return route.handler
         return None

@@ -81,7 +81,7 @@ class Dispatcher:
         # One int comparison per event; the merge and the middleware chains are rebuilt only
         # when the bot's tree changed (tests register handlers after building a dispatcher).
         if self._version != self.bot._version:
-            self._table = self.bot.table()
+            self._table = self.bot._merged_table()
             middleware = self.bot._middleware
             self._outer = compose(middleware, self._routed, self.bot) if middleware else None
             self._runners = {}
