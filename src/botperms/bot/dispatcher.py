@@ -22,6 +22,7 @@ from botperms.bot.intents import Intents
 from botperms.bot.requires import Requirement, requirement_of
 from botperms.bot.route import Next, Route
 from botperms.bot.runtime import Runtime
+from botperms.bot.standby import run_standby
 from botperms.bot.table import Table, error_handlers, middleware_between
 from botperms.config import INTERNAL_FIELD
 from botperms.failures import FailureReason, failure_reason
@@ -140,7 +141,11 @@ class Dispatcher:
         if item.standby:
             # The thread belongs to another app: the bot may read, never answer by default.
             log.debug("event.standby", kind=event.kind, psid=psid)
-            return []
+            if not table.on_standby or psid is None:
+                return []
+            ctx = await self.context(page_id, psid, event, grant)
+            await run_standby(table.on_standby, ctx)
+            return ctx.effects
         if event.kind == "account_linking" and not replayed:
             assert psid is not None
             return await self.linking.handle(event, page_id, psid, table.on_account_linking)

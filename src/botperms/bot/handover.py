@@ -10,7 +10,11 @@ and happens at once.
 from __future__ import annotations
 
 from botperms.bot.runtime import Runtime
-from botperms.graph.handover import PAGE_INBOX_APP_ID, thread_control, thread_owner
+from botperms.graph.handover import (
+    PAGE_INBOX_APP_ID,
+    thread_control,
+    thread_owner,
+)
 from botperms.store import Effect, Send
 
 __all__ = ["PAGE_INBOX_APP_ID", "Handover"]

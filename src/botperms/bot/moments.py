@@ -26,6 +26,7 @@ class Moments:
     _on_login_failed: list[FailureHandler]
     _on_error: list[ErrorHandler]
     _on_account_linking: list[Handler]
+    _on_standby: list[Handler]
 
     def _changed(self) -> None:
         raise NotImplementedError
@@ -92,6 +93,19 @@ class Moments:
         without any hands the error to the router (or bot) that included it. So one apology
         goes out, never one per router."""
         return self._listener(self._on_error, "on_error", handler)
+
+    @overload
+    def on_standby(self, handler: Handler, /) -> Handler: ...
+    @overload
+    def on_standby(self) -> Callable[[Handler], Handler]: ...
+    def on_standby(self, handler: Handler | None = None) -> Handler | Callable[[Handler], Handler]:
+        """Called for each event of a conversation another app owns (handover: the Page
+        Inbox, say), which no other handler sees: the person's messages and postbacks, the
+        other app's message echoes (``ctx.event.kind == "echo"``). It may read them and take
+        the conversation back (``ctx.take_thread_control()``); it may reply only after taking
+        it, or ``StandbyReplyError`` is raised. Several handlers run in the order registered
+        (a bot's before its routers'). See docs/handover.md."""
+        return self._listener(self._on_standby, "on_standby", handler)
 
     def _listener(self, into: list[H], kind: str, handler: H | None) -> H | Callable[[H], H]:
         def register(handler: H) -> H:

@@ -32,6 +32,7 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
     "on_login_failed": ("ctx", "reason"),
     "on_error": ("ctx", "error"),
     "on_event": ("ctx",),
+    "on_standby": ("ctx",),
     "middleware": ("ctx", "call_next"),
 }
 # ``@bot.on_event`` kinds: every webhook kind but those with decorators of their own.

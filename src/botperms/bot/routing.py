@@ -46,6 +46,7 @@ class Routes(Moments):
         self._on_login_failed: list[FailureHandler] = []
         self._on_error: list[ErrorHandler] = []
         self._on_account_linking: list[Handler] = []
+        self._on_standby: list[Handler] = []
         self._middleware: list[Middleware] = []
         self._routers: list[Router] = []
         self._parent: Routes | None = None

@@ -44,6 +44,7 @@ class Table:
     on_login: tuple[LoginHandler, ...] = ()
     on_login_failed: tuple[FailureHandler, ...] = ()
     on_account_linking: tuple[Handler, ...] = ()
+    on_standby: tuple[Handler, ...] = ()
 
     def candidates(self, event: MessagingEvent) -> list[Route]:
         """The routes ``event`` may reach, in precedence order; the list ends at the first
@@ -97,6 +98,7 @@ def build(root: Routes) -> Table:
     on_login: list[LoginHandler] = []
     on_login_failed: list[FailureHandler] = []
     on_account_linking: list[Handler] = []
+    on_standby: list[Handler] = []
     for node in walk(root):
         for what, own in (
             ("quick_reply", node._quick_replies),
@@ -113,6 +115,7 @@ def build(root: Routes) -> Table:
         on_login.extend(node._on_login)
         on_login_failed.extend(node._on_login_failed)
         on_account_linking.extend(node._on_account_linking)
+        on_standby.extend(node._on_standby)
     table.quick_replies = _merged(slots["quick_reply"], "quick_reply")
     table.texts = _merged(slots["text"], "text")
     table.postbacks = _merged(slots["postback"], "on_postback")
@@ -123,6 +126,7 @@ def build(root: Routes) -> Table:
     table.on_login = tuple(on_login)
     table.on_login_failed = tuple(on_login_failed)
     table.on_account_linking = tuple(on_account_linking)
+    table.on_standby = tuple(on_standby)
     return table
 
 

@@ -8,6 +8,9 @@ Run it with ``botperms serve`` (it is the default bot) or try it in ``botperms d
   prompt, and after the login the same request is answered without asking again.
 - "log in" / "Log in" and "log out" / "Log out" do what they say; logging out asks whether to
   remove the app on Facebook too.
+- "talk to a person" passes the conversation to the Page Inbox (handover); while a person
+  answers there the bot stays quiet, until the person says "bot" or the Page Inbox hands the
+  conversation back.
 """
 
 from __future__ import annotations
@@ -164,3 +167,39 @@ async def login_failed(ctx: Context, reason: FailureReason) -> None:
         await prompt(ctx, "That login link is no longer valid. Here's a fresh one.")
     else:
         await prompt(ctx, "Something went wrong while logging you in. Please try again.")
+
+
+# -- handover: a person from the page answers in the Page Inbox (docs/handover.md) ----------
+TALK_TO_A_PERSON = "TALK_TO_A_PERSON"
+
+
+@bot.on_message(text="talk to a person")
+@bot.on_message(text="human")
+@bot.on_postback(TALK_TO_A_PERSON)
+async def talk_to_a_person(ctx: Context) -> None:
+    await ctx.reply(
+        'OK, a person from the page will answer you here. Say "bot" when you want me back.'
+    )
+    await ctx.pass_thread_control(metadata="the person asked to talk to a person")
+
+
+@bot.on_standby
+async def while_a_person_answers(ctx: Context) -> None:
+    # Standby: the Page Inbox owns the conversation. Its own messages come as echoes.
+    if ctx.event is None or ctx.event.kind == "echo":
+        return
+    if (ctx.text or "").strip().lower() == "bot":
+        await ctx.take_thread_control(metadata="the person asked for the bot")
+        await ctx.reply(f"I'm back! {HELP}", quick_replies=[("My likes", MY_LIKES)])
+
+
+@bot.on_event("pass_thread_control")
+async def back_from_a_person(ctx: Context) -> None:
+    """The Page Inbox handed the conversation back (a person there pressed Done)."""
+    await ctx.reply(f"I'm back! {HELP}", quick_replies=[("My likes", MY_LIKES)])
+
+
+@bot.on_event("request_thread_control")
+async def a_person_asks(ctx: Context) -> None:
+    """Someone at the Page Inbox wants this conversation: let them have it."""
+    await ctx.pass_thread_control(metadata="the Page Inbox asked for it")

@@ -28,6 +28,7 @@ from botperms.app import App
 from botperms.bot import Bot
 from botperms.config import Settings
 from botperms.messenger import SIGNATURE_HEADER, sign_body
+from botperms.store import InboxItem
 from botperms.testing import events
 from botperms.testing.browser import Arrival, Browser
 from botperms.testing.drive import BotFailed, Driver
@@ -263,6 +264,11 @@ class ChatTester(PageInboxSide):
         """Everything the bot sent so far (to ``psid`` only, if given)."""
         bodies = [b for b in self.graph.sent if psid is None or _recipient(b) == psid]
         return Replies.read(bodies)
+
+    async def inbox(self) -> list[InboxItem]:
+        """Every event in the bot's inbox, oldest first (``kind``, ``status``, ``standby``)."""
+        assert self._app is not None
+        return await self._app.store.inbox_list()
 
     # -- machinery ---------------------------------------------------------------------------------
     def _schedule(self, work: Coroutine[Any, Any, Replies]) -> Pending:

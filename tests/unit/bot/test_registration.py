@@ -190,7 +190,7 @@ def test_a_mistyped_decorator_says_which_one_was_meant_at_its_line() -> None:
             "command",
             "Bot has no decorator command; its decorators are fallback, middleware, "
             "on_account_linking, on_error, on_event, on_login, on_login_failed, on_message, "
-            "on_postback",
+            "on_postback, on_standby",
         ),
     ],
 )
