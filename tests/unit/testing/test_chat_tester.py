@@ -174,3 +174,30 @@ async def test_each_tester_starts_empty_and_sees_only_its_own_sends() -> None:
     async with ChatTester(make_bot()) as chat:
         assert len(chat.sent()) == 0
         assert (await chat.say("likes", psid="1"))[0].buttons  # not logged in here
+
+
+async def test_seeded_likes_are_paged_like_facebook_pages_them() -> None:
+    bot = Bot()
+
+    @bot.on_message(text="first ten")
+    @requires("user_likes")
+    async def first_ten(ctx: Context) -> None:
+        pages = await ctx.user_graph.likes(limit=10, page_size=4)
+        await ctx.reply(",".join(page.name for page in pages))
+
+    @bot.on_message(text="all")
+    @requires("user_likes")
+    async def every_like(ctx: Context) -> None:
+        names = [row["name"] async for row in ctx.user_graph.paginate("/me/likes", limit=100)]
+        await ctx.reply(str(len(names)))
+
+    names = [f"Page {n}" for n in range(1, 31)]
+    async with ChatTester(bot) as chat:
+        chat.grant("1", ["user_likes"], likes=names)
+        assert (await chat.say("first ten", psid="1")).text == ",".join(names[:10])
+        likes_calls = [c for c in chat.graph.calls if c.path == "/me/likes"]
+        assert len(likes_calls) == 3  # 4 + 4 + 2, following the cursors
+        assert [c.query.get("after") for c in likes_calls] == [None, "4", "8"]
+        assert (await chat.say("all", psid="1")).text == "30"
+        # Every call with the person's token carried appsecret_proof.
+        assert all("appsecret_proof" in c.query for c in chat.graph.calls if c.path == "/me/likes")
