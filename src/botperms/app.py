@@ -129,7 +129,7 @@ class App:
         intake: Batcher[Sequence[NewInboxItem], None] = Batcher(
             "webhook_intake", _intake_flush(store), max_batch=200
         )
-        linking = LinkingService(settings, graph, store, login)
+        linking = LinkingService(settings, graph, store, login, pages=pages)
         leaving = LeavingService(settings, store)
         services = Services(
             settings=settings,

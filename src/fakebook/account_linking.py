@@ -65,12 +65,19 @@ class Linker:
     def redirect_uri(self, base: str, token: str) -> str:
         return append_query(base.rstrip("/") + REDIRECT_PATH, {"account_linking_token": token})
 
-    def mint(self, psid: str) -> LinkingToken:
+    def mint(self, psid: str, page_id: str | None = None) -> LinkingToken:
         state = self.state
-        return state.linking.mint(psid, now=state.now(), ttl=state.config.account_linking_token_ttl)
+        ttl = state.config.account_linking_token_ttl
+        return state.linking.mint(psid, now=state.now(), ttl=ttl, page_id=page_id)
 
-    def _send(self, psid: str, outcome: dict[str, Any], event: dict[str, Any]) -> Delivery:
-        delivery = self.deliverer.submit(psid, {"account_linking": event})
+    def _send(
+        self,
+        psid: str,
+        outcome: dict[str, Any],
+        event: dict[str, Any],
+        page_id: str | None = None,
+    ) -> Delivery:
+        delivery = self.deliverer.submit(psid, {"account_linking": event}, page_id)
 
         def finished(task: Delivery) -> None:
             if task.cancelled():
@@ -109,7 +116,8 @@ class Linker:
             found.psid, "linked", now=now, via="redirect", authorization_code=authorization_code
         )
         event = {"status": "linked", "authorization_code": authorization_code}
-        return Completion("linked", found.psid, outcome, self._send(found.psid, outcome, event))
+        delivery = self._send(found.psid, outcome, event, found.page_id)
+        return Completion("linked", found.psid, outcome, delivery)
 
     def unlink(
         self, psid: str, *, via: str, webhook: bool = True
@@ -214,7 +222,11 @@ async def mint_token(request: Request) -> Response:
             return _error("url must be an absolute http(s) URL")
         url = raw
     linker = _linker(request)
-    token = linker.mint(psid)
+    # ?page=: the page whose button was tapped (several pages).
+    page = _state(request).config.page(request.query_params.get("page") or None)
+    if page is None:
+        return _error(f"no fake page {request.query_params.get('page')}", 404)
+    token = linker.mint(psid, page.id)
     redirect_uri = linker.redirect_uri(www_base(request), token.token)
     answer: dict[str, Any] = {
         "account_linking_token": token.token,

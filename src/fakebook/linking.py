@@ -24,6 +24,9 @@ class LinkingToken:
     issued_at: float
     expires_at: float
     used: bool = False
+    # The page whose account_link button was tapped (None: the first page); only that
+    # page's token resolves it.
+    page_id: str | None = None
 
     def is_expired(self, now: float) -> bool:
         return now >= self.expires_at
@@ -35,13 +38,14 @@ class LinkingBook:
     # Per PSID, newest last: what happened at each redirect or unlink.
     outcomes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
-    def mint(self, psid: str, *, now: float, ttl: int) -> LinkingToken:
+    def mint(self, psid: str, *, now: float, ttl: int, page_id: str | None = None) -> LinkingToken:
         # Facebook's tokens are long, encrypted blobs; only their opacity matters to a bot.
         token = LinkingToken(
             token="ARQ" + secrets.token_urlsafe(96),
             psid=psid,
             issued_at=now,
             expires_at=now + ttl,
+            page_id=page_id,
         )
         self.tokens[token.token] = token
         return token

@@ -144,9 +144,14 @@ class Context(Handover):
             self.page_id, self.psid, wanted, auth_type=auth_type, display_name=name
         )
         linking = self.login_flow == ACCOUNT_LINK and self.grant is None and auth_type is None
+        link_url = (
+            link_url_for(self._runtime.link_url, wanted, self._runtime.link_page(self.page_id))
+            if linking
+            else None
+        )
         buttons = login_buttons(
             url,
-            link_url=link_url_for(self._runtime.link_url, wanted) if linking else None,
+            link_url=link_url,
             button_title=button_title,
             browser_button_title=browser_button_title,
         )

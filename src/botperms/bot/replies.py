@@ -68,11 +68,14 @@ def login_buttons(
     ]
 
 
-def link_url_for(base: str, scopes: tuple[str, ...]) -> str:
-    """Our account-linking URL asking for ``scopes``."""
+def link_url_for(base: str, scopes: tuple[str, ...], page_id: str | None = None) -> str:
+    """Our account-linking URL asking for ``scopes``; ``page_id`` tells it which page's token
+    resolves the person (with several pages)."""
     if not base:
         raise ValueError("Runtime.link_url must be set for the account_link flow")
     parts = urlsplit(base)
     query = parse_qsl(parts.query, keep_blank_values=True)
     query.append(("scope", ",".join(scopes)))
+    if page_id is not None:
+        query.append(("page_id", page_id))
     return urlunsplit(parts._replace(query=urlencode(query)))

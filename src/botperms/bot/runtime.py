@@ -63,6 +63,13 @@ class Runtime:
             return self.page_token
         return await self.directory.token(page_id) or self.page_token
 
+    def link_page(self, page_id: str) -> str | None:
+        """The page an account-linking URL must name: None for the settings' page (the
+        linking URL's default), the page id for one added with ``botperms pages``."""
+        if self.directory is None or page_id in self.pages:
+            return None
+        return page_id
+
     def cached_token_for(self, page_id: str) -> str:
         """:meth:`token_for` from memory only (the dispatcher has looked the page up)."""
         if self.directory is None:

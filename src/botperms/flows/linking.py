@@ -29,7 +29,7 @@ from botperms.graph import (
     psid_for_linking_token,
 )
 from botperms.metrics import LOGINS
-from botperms.store import Store, StoreError, TicketAlreadyUsed
+from botperms.store import PageDirectory, Store, StoreError, TicketAlreadyUsed
 from botperms.store.funnel import FunnelStep
 
 log = structlog.get_logger(__name__)
@@ -90,12 +90,20 @@ class LinkingService:
     """``/link/start``: checks Messenger's parameters, then hands over to ``LoginService``."""
 
     def __init__(
-        self, settings: Settings, graph: GraphClient, store: Store, login: LoginService
+        self,
+        settings: Settings,
+        graph: GraphClient,
+        store: Store,
+        login: LoginService,
+        pages: PageDirectory | None = None,
     ) -> None:
+        """``pages``: the page tokens (the settings' page only when None); the link URL's
+        ``page_id`` parameter names the page whose token resolves the person."""
         self.settings = settings
         self.graph = graph
         self.store = store
         self.login = login
+        self.pages = pages
 
     def link_url(self) -> str:
         """The ``account_link`` button's URL."""
@@ -109,7 +117,11 @@ class LinkingService:
         token = params.get("account_linking_token") or ""
         if not token:
             return await self._abort(redirect_uri, "no account_linking_token", user_agent)
-        page_token = self.settings.page_token.get_secret_value()
+        # Set by the bot for a page added with `botperms pages` (bot/replies.link_url_for).
+        page_id = params.get("page_id") or self.settings.page_id
+        page_token = await self._page_token(page_id)
+        if page_token is None:
+            return await self._abort(redirect_uri, f"unknown page {page_id}", user_agent)
         try:
             psid = await psid_for_linking_token(self.graph, page_token, token)
         except LinkingTokenError:
@@ -123,7 +135,7 @@ class LinkingService:
             started = await self.login.start_login(
                 # One attempt per linking token: a reloaded /link/start cannot start a second.
                 ticket_id="link:" + hashlib.sha256(token.encode()).hexdigest(),
-                page_id=self.settings.page_id,
+                page_id=page_id,
                 psid=psid,
                 scopes=scopes,
                 flow="account_link",
@@ -138,8 +150,15 @@ class LinkingService:
             return await self._abort(redirect_uri, "account_linking_token used before", user_agent)
         except StoreError as exc:
             return await self._abort(redirect_uri, f"storage: {exc}", user_agent)
-        log.info("link.started", page_id=self.settings.page_id, psid=psid, scopes=scopes)
+        log.info("link.started", page_id=page_id, psid=psid, scopes=scopes)
         return started
+
+    async def _page_token(self, page_id: str) -> str | None:
+        if self.pages is not None:
+            return await self.pages.token(page_id)
+        if page_id == self.settings.page_id:
+            return self.settings.page_token.get_secret_value()
+        return None
 
     async def _abort(self, redirect_uri: str, reason: str, user_agent: str | None) -> LinkAborted:
         log.info("link.aborted", reason=reason)

@@ -36,13 +36,14 @@ async def psid_for_token(req: GraphRequest) -> dict[str, Any]:
     token = req.text("account_linking_token", required=True)
     assert token is not None
     found = req.state.linking.valid(token, req.state.now())
-    if found is None:
+    page = req.page
+    if found is None or (found.page_id or req.config.page_id) != page.id:
+        # Minted for another page: that page's token is the only one that knows it.
         raise linking_token_error()
-    config = req.config
     values = {
-        "id": config.page_id,
-        "name": config.page_name,
-        "username": config.page_username,
+        "id": page.id,
+        "name": page.name,
+        "username": page.username,
         "recipient": found.psid,
     }
     out: dict[str, Any] = {}
@@ -51,7 +52,7 @@ async def psid_for_token(req: GraphRequest) -> dict[str, Any]:
             raise invalid_param(f"Tried accessing nonexisting field ({name}) on node type (Page)")
         if values[name] is not None:
             out[name] = values[name]
-    return {"id": config.page_id, **out}
+    return {"id": page.id, **out}
 
 
 async def unlink_accounts(req: GraphRequest) -> dict[str, Any]:
