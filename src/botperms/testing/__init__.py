@@ -6,6 +6,7 @@ See the tutorial's "Test your bot" section.
 from botperms.testing.browser import LoginPageError
 from botperms.testing.drive import BotFailed
 from botperms.testing.fake_graph import FakeGraph, GraphCall
+from botperms.testing.logins import Pending
 from botperms.testing.people import PAGE_INBOX_APP_ID, Person
 from botperms.testing.replies import Button, Element, QuickReply, Replies, Reply
 from botperms.testing.tester import ChatTester
@@ -19,6 +20,7 @@ __all__ = [
     "FakeGraph",
     "GraphCall",
     "LoginPageError",
+    "Pending",
     "Person",
     "QuickReply",
     "Replies",

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PAGE_INBOX_APP_ID = "263902037430900"  # the Page Inbox's app id (platform contract §1.4)
+# The test world's app and page, and the hosts the tester serves in process.
+APP_ID, PAGE_ID, PAGE_TOKEN = "100000000000001", "200000000000002", "EAAtestpagetoken"
+PUBLIC_URL = "https://bot.example.com"
+WWW_URL = "https://www.facebook.com"
 PUBLIC_PROFILE = "public_profile"
 
 
