@@ -120,12 +120,12 @@ class Linker:
         return Completion("linked", found.psid, outcome, delivery)
 
     def unlink(
-        self, psid: str, *, via: str, webhook: bool = True
+        self, psid: str, *, via: str, webhook: bool = True, page_id: str | None = None
     ) -> tuple[dict[str, Any], Delivery | None]:
         outcome = self.state.linking.record(psid, "unlinked", now=self.state.now(), via=via)
         if not webhook:
             return outcome, None
-        return outcome, self._send(psid, outcome, {"status": "unlinked"})
+        return outcome, self._send(psid, outcome, {"status": "unlinked"}, page_id)
 
 
 def _state(request: Request) -> State:

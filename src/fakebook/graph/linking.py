@@ -60,7 +60,8 @@ async def unlink_accounts(req: GraphRequest) -> dict[str, Any]:
     psid = req.text("psid", required=True)
     if psid is None or psid not in req.state.by_psid:
         raise no_matching_user()
-    _linker(req).unlink(psid, via="api", webhook=req.config.unlink_api_sends_webhook)
+    webhook = req.config.unlink_api_sends_webhook
+    _linker(req).unlink(psid, via="api", webhook=webhook, page_id=req.page.id)
     return {"result": "unlink account success"}
 
 
