@@ -189,7 +189,8 @@ def stats(
         return
     out = Console()
     for flow, by_client in counts.items():
-        out.print(_flow_table(flow, by_client, first_day))
+        if by_client:  # a flow the bot does not use stays out of the way
+            out.print(_flow_table(flow, by_client, first_day))
     if reasons:
         out.print(_reasons_table(reasons))
     if not rows:

@@ -111,8 +111,10 @@ async def _check_one(
         return result
     ends = _runs_out(info)
     if ends is not None and ends <= horizon:
-        which = "data access" if ends == info.data_access_expires_at else "token"
-        result.state, result.detail = "expiring", f"{which} ends {ends:%Y-%m-%d}"
+        which = "data access" if ends == info.data_access_expires_at else "the token"
+        left = max((ends - now).days, 0)
+        days = "1 day" if left == 1 else f"{left} days"
+        result.state, result.detail = "expiring", f"{which}: {days} left"
         result.ends_on = f"{ends:%Y-%m-%d}"
     if grant.expiry_notified_at is not None:
         result.notified = "already notified"
@@ -176,7 +178,8 @@ def _table(results: list[Checked]) -> Table:
     colour = {"ok": "green", "expiring": "yellow", "unchecked": "magenta"}
     table = Table(title=f"Stored tokens ({len(results)})")
     for column in ("grant", "page", "psid", "state", "detail", "data access ends", "notified"):
-        table.add_column(column)
+        # Ids are copied into other commands: never folded.
+        table.add_column(column, no_wrap=column in ("grant", "page", "psid", "data access ends"))
     for item in results:
         paint = colour.get(item.state, "red")
         table.add_row(
