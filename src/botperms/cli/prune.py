@@ -11,6 +11,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from botperms.cli.common import console, load_settings
+from botperms.store.housekeeping import BATCH_SIZE
 
 # What each kind is, for people reading the summary.
 KIND_NAMES = {
@@ -29,7 +30,7 @@ KIND_NAMES = {
 def db_prune(
     batch_size: Annotated[
         int, typer.Option(min=1, help="Rows removed per transaction (keeps SQLite's lock short).")
-    ] = 1000,
+    ] = BATCH_SIZE,
 ) -> None:
     """Remove what the retention settings no longer keep, once, and show what went.
 
