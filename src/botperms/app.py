@@ -2,6 +2,11 @@
 
 ``serve``, the demo, the benchmark and the tests all build botperms here; nothing is wired by
 setting attributes afterwards. ``App.start``/``App.stop`` run in the web app's lifespan.
+
+Three roles (docs/deployment.md): ``embedded`` (``botperms serve``: the web part and the
+in-process workers, on SQLite or PostgreSQL), ``web`` (``serve --web-only``: webhook and login
+pages; events go to the queue engine) and ``worker`` (``botperms worker``: handlers and sends
+from the queue engine). The last two need PostgreSQL and run any number of times.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 
 import httpx
 import structlog
@@ -30,12 +36,23 @@ from botperms.flows import (
 from botperms.flows.ticket_refs import LoginLinkReferences
 from botperms.graph import GraphClient
 from botperms.graph.usage import Pacer
-from botperms.store import Batcher, Database, NewInboxItem, Store, TokenCipher
+from botperms.store import (
+    Batcher,
+    Database,
+    NewInboxItem,
+    RoleLock,
+    Store,
+    TokenCipher,
+    UnsafeSetup,
+)
 from botperms.store.page_directory import PageDirectory
 from botperms.web import create_app as create_web_app
 from botperms.web.metrics_server import MetricsServer
 from botperms.web.services import Services
 from botperms.worker import InboxWorker, OutboxWorker, RetryPolicy
+from botperms.worker.conversation_job import ConversationJob
+from botperms.worker.distributed import DistributedWorker
+from botperms.worker.engine import QueueEngine
 from botperms.worker.gauges import QueueGauges
 from botperms.worker.housekeeping import Housekeeper, retention_from
 from botperms.worker.page_backoff import PageBackoff
@@ -43,6 +60,12 @@ from botperms.worker.process_lock import ProcessLock
 from botperms.worker.sending import Sender
 
 log = structlog.get_logger(__name__)
+
+
+class Role(StrEnum):
+    EMBEDDED = "embedded"
+    WEB = "web"
+    WORKER = "worker"
 
 
 @dataclass
@@ -62,12 +85,17 @@ class App:
     intake: Batcher[Sequence[NewInboxItem], None]
     services: Services
     run_workers: bool = True
+    role: Role = Role.EMBEDDED
+    # The distributed mode's queue engine and worker (roles web and worker).
+    engine: QueueEngine | None = None
+    worker: DistributedWorker | None = None
     # Operations (docs/operations.md): the queue gauges, /metrics on its own port, and the
     # periodic housekeeping the workers run. None: switched off in the settings.
     gauges: QueueGauges | None = None
     metrics_server: MetricsServer | None = None
     housekeeper: Housekeeper | None = None
     _lock: ProcessLock | None = field(default=None, repr=False)
+    _role_lock: RoleLock | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -77,10 +105,23 @@ class App:
         *,
         http: httpx.AsyncClient | None = None,
         run_workers: bool = True,
+        role: Role = Role.EMBEDDED,
+        concurrency: int | None = None,
     ) -> App:
         """``http``: an httpx client for every Graph call (tests pass one with a mock or a
-        loopback transport); without it the Graph client uses aiohttp."""
+        loopback transport); without it the Graph client uses aiohttp. ``role``: which part
+        of botperms this process runs; ``concurrency``: a worker's jobs at once."""
         database = Database(settings.database_url)
+        if role is not Role.EMBEDDED and database.is_sqlite:
+            raise UnsafeSetup(
+                "web replicas and workers need PostgreSQL (BOTPERMS_DATABASE_URL): on SQLite "
+                "run the web part and the workers in one process with `botperms serve`"
+            )
+        engine = (
+            QueueEngine(settings.database_url, stalled_after=settings.worker_stalled_seconds)
+            if role is not Role.EMBEDDED
+            else None
+        )
         cipher = TokenCipher([key.get_secret_value() for key in settings.token_keys])
         store = Store(database, cipher)
         graph = GraphClient.from_settings(settings, http=http)
@@ -116,18 +157,29 @@ class App:
             directory=pages,
         )
         dispatcher = Dispatcher(bot, runtime, failure_notice=settings.failure_notice)
+        policy = RetryPolicy(
+            max_attempts=settings.handler_max_attempts, strict_order=bot.strict_order
+        )
         inbox = InboxWorker(
             store,
             dispatcher,
-            policy=RetryPolicy(
-                max_attempts=settings.handler_max_attempts, strict_order=bot.strict_order
-            ),
+            policy=policy,
             max_in_flight=settings.handler_concurrency,
             on_sends=outbox.loop.wake,
             signal=inbox_signal,
         )
+        worker: DistributedWorker | None = None
+        if engine is not None and role is Role.WORKER:
+            engine.bind(ConversationJob(store, inbox.handling, sender, later=engine.later))
+            worker = DistributedWorker(
+                engine,
+                store,
+                concurrency=concurrency or settings.worker_concurrency,
+                sweep_every=settings.worker_sweep_seconds,
+                sweep_older_than=settings.worker_sweep_seconds,
+            )
         intake: Batcher[Sequence[NewInboxItem], None] = Batcher(
-            "webhook_intake", _intake_flush(store), max_batch=200
+            "webhook_intake", _intake_flush(store, engine), max_batch=200
         )
         linking = LinkingService(settings, graph, store, login, pages=pages)
         leaving = LeavingService(settings, store)
@@ -137,7 +189,8 @@ class App:
             linking=linking,
             leaving=leaving,
             intake=intake.submit,
-            wake_inbox=inbox_signal.set,
+            # In the distributed mode the intake's flush defers the jobs itself.
+            wake_inbox=inbox_signal.set if engine is None else _nothing,
         )
         return cls(
             settings=settings,
@@ -152,7 +205,10 @@ class App:
             outbox=outbox,
             intake=intake,
             services=services,
-            run_workers=run_workers,
+            run_workers=run_workers and role is Role.EMBEDDED,
+            role=role,
+            engine=engine,
+            worker=worker,
             gauges=QueueGauges(store, pages=frozenset({settings.page_id}))
             if settings.metrics
             else None,
@@ -172,12 +228,22 @@ class App:
             self.metrics_server.start()
         if self.gauges is not None:
             self.gauges.loop.start()
+        if self.engine is not None:
+            self._role_lock = RoleLock(self.database, embedded=False)
+            await self._role_lock.acquire()
+            await self.engine.open()
+            if self.role is Role.WORKER and self.housekeeper is not None:
+                self.housekeeper.loop.start()
+            return
         if not self.run_workers:
             return
         if self.database.is_sqlite:
             # Two embedded processes on one SQLite file would both send every reply.
             self._lock = ProcessLock.for_database(self.settings.database_url)
             self._lock.acquire()
+        else:
+            self._role_lock = RoleLock(self.database, embedded=True)
+            await self._role_lock.acquire()
         recovered = await self.store.inbox_recover()
         if recovered:
             log.info("inbox.recovered", items=recovered)
@@ -203,11 +269,26 @@ class App:
         await self.outbox.loop.stop()
         await self.outbox.drain()
         await self.intake.close()
+        if self.engine is not None:
+            await self.engine.close()
         await self.graph.aclose()
+        if self._role_lock is not None:
+            await self._role_lock.release()
+            self._role_lock = None
         await self.database.dispose()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+    async def run_worker(self) -> None:
+        """The ``worker`` role's life: start, run jobs until cancelled, stop."""
+        if self.worker is None:
+            raise RuntimeError("App.run_worker needs an App built with role=Role.WORKER")
+        await self.start()
+        try:
+            await self.worker.run()
+        finally:
+            await self.stop()
 
     def asgi(self) -> Starlette:
         """The web app over this graph; its lifespan starts and stops it."""
@@ -216,15 +297,44 @@ class App:
         return app
 
 
+def _nothing() -> None:
+    return None
+
+
 def _intake_flush(
-    store: Store,
+    store: Store, engine: QueueEngine | None
 ) -> Callable[[Sequence[Sequence[NewInboxItem]]], Awaitable[list[None]]]:
     async def flush(deliveries: Sequence[Sequence[NewInboxItem]]) -> list[None]:
         # Concurrent deliveries share one INSERT and one commit (group commit).
-        await store.inbox_add([item for delivery in deliveries for item in delivery])
+        items = [item for delivery in deliveries for item in delivery]
+        await store.inbox_add(items)
+        if engine is not None:
+            # After the commit, so a job never runs before its events are visible. A crash
+            # in between leaves events with no job: the workers' sweep finds them.
+            await engine.defer((item.page_id, item.psid or "") for item in items)
         return [None] * len(deliveries)
 
     return flush
+
+
+async def check_setup(settings: Settings, role: Role) -> None:
+    """Refuse, before anything starts, a process that would make this database's setup unsafe
+    (:class:`UnsafeSetup`, one readable line): a web replica or worker on SQLite, a second
+    embedded process, or an embedded process beside distributed ones."""
+    database = Database(settings.database_url)
+    try:
+        if database.is_sqlite:
+            if role is not Role.EMBEDDED:
+                raise UnsafeSetup(
+                    "web replicas and workers need PostgreSQL (BOTPERMS_DATABASE_URL): on "
+                    "SQLite run the web part and the workers in one process with `botperms serve`"
+                )
+            return
+        lock = RoleLock(database, embedded=role is Role.EMBEDDED)
+        await lock.acquire()
+        await lock.release()
+    finally:
+        await database.dispose()
 
 
 def create_app(
@@ -233,6 +343,7 @@ def create_app(
     *,
     http: httpx.AsyncClient | None = None,
     run_workers: bool = True,
+    role: Role = Role.EMBEDDED,
 ) -> Starlette:
     """Build botperms for ``bot`` and return its web app (what ``botperms serve`` runs)."""
-    return App.build(settings, bot, http=http, run_workers=run_workers).asgi()
+    return App.build(settings, bot, http=http, run_workers=run_workers, role=role).asgi()

@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     # flight at once, how often a failing handler is tried, how long a user profile is cached.
     handler_concurrency: int = Field(default=256, ge=1, le=10_000)
     send_concurrency: int = Field(default=64, ge=1, le=1_000)
+    # The distributed mode (`botperms worker`): jobs one worker runs at once, how long a
+    # worker may miss its heartbeat before its jobs go to another (after `kill -9`), and how
+    # often each worker sweeps for work no job holds.
+    worker_concurrency: int = Field(default=32, ge=1, le=1_000)
+    worker_stalled_seconds: float = Field(default=30.0, gt=0, le=3600)
+    worker_sweep_seconds: float = Field(default=2.0, gt=0, le=600)
     handler_max_attempts: int = Field(default=5, ge=1, le=100)
     profile_ttl_seconds: int = Field(default=24 * 3600, ge=0)
     # Tell the person in the chat when the bot gave up on their message and has no on_error

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from botperms.cli import db, pages, project, queues, run, stats, tokens
+from botperms.cli import db, pages, project, queues, run, stats, tokens, worker
 from botperms.profile_cmd import profile_app
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 app.command()(run.serve)
+app.command()(worker.worker)
 app.command()(run.demo)
 app.command("demo-bot", hidden=True)(run.demo_bot)
 app.command()(project.new)

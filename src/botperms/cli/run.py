@@ -38,14 +38,32 @@ def serve(
             "(for development).",
         ),
     ] = False,
+    web_only: Annotated[
+        bool,
+        typer.Option(
+            "--web-only",
+            help="Run only the webhook and the login pages; `botperms worker` processes "
+            "handle the events. Needs PostgreSQL. Run as many as you like behind a load "
+            "balancer.",
+        ),
+    ] = False,
 ) -> None:
-    """Run the webhook, the login pages and the workers in one process."""
-    from botperms.app import create_app
+    """Run the webhook, the login pages and the workers in one process (the embedded
+    default, on SQLite or PostgreSQL), or with --web-only only the web part."""
+    from botperms.app import Role, check_setup, create_app
     from botperms.cli.ports import check_free
     from botperms.logs import configure
+    from botperms.store import StoreError
     from botperms.web.server import run_server
 
     settings = load_settings()
+    role = Role.WEB if web_only else Role.EMBEDDED
+    if not reload:
+        try:
+            asyncio.run(check_setup(settings, role))
+        except StoreError as exc:
+            console.print(f"[bold red]botperms cannot start:[/] {exc}", soft_wrap=True)
+            raise typer.Exit(1) from None
     try:
         check_free(port, "--port", host)
         if settings.metrics and settings.metrics_port is not None:
@@ -57,6 +75,7 @@ def serve(
         command = [sys.executable, "-m", "botperms.cli", "serve", *([target] if target else [])]
         command += ["--host", host, "--port", str(port)]
         command += ["--log-level", log_level] if log_level else []
+        command += ["--web-only"] if web_only else []
         _reload_forever(command, [_watched(target)], [])
     if not reload and settings.database_url.startswith("sqlite"):
         from botperms.worker.process_lock import AlreadyRunning, check_database_free
@@ -70,7 +89,7 @@ def serve(
     bot = load_bot(target)
     # uvicorn plus deadlines for slow clients and a connection cap (botperms.web.server).
     run_server(
-        create_app(settings, bot),
+        create_app(settings, bot, role=role),
         host=host,
         port=port,
         log_level=(log_level or settings.log_level).lower(),

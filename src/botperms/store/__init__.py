@@ -2,6 +2,7 @@
 
 from botperms.store.batching import Batcher
 from botperms.store.crypto import TokenCipher, new_key
+from botperms.store.conversations import ConversationEvents, ConversationSends
 from botperms.store.database import Database
 from botperms.store.effects import (
     CountIntentAsk,
@@ -20,6 +21,7 @@ from botperms.store.effects import (
 from botperms.store.errors import (
     AttemptAlreadyConsumed,
     LinkCodeRefused,
+    StaleCompletion,
     StorageUnavailable,
     StoreError,
     TicketAlreadyUsed,
@@ -48,11 +50,14 @@ from botperms.store.records import (
     conversation_of,
 )
 from botperms.store.repositories import Store
+from botperms.store.roles import RoleLock, UnsafeSetup
 
 __all__ = [
     "PRUNE_KINDS",
     "AttemptAlreadyConsumed",
     "Batcher",
+    "ConversationEvents",
+    "ConversationSends",
     "CountIntentAsk",
     "Database",
     "DeletionRequestRecord",
@@ -78,15 +83,18 @@ __all__ = [
     "QueueStats",
     "ReplayIntent",
     "Retention",
+    "RoleLock",
     "SaveIntent",
     "Send",
     "SendOutcome",
+    "StaleCompletion",
     "StorageUnavailable",
     "Store",
     "StoreError",
     "TicketAlreadyUsed",
     "TokenCipher",
     "TokenDecryptError",
+    "UnsafeSetup",
     "conversation_of",
     "internal_event",
     "login_failed_event",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botperms.store.attempts import AttemptRepository
@@ -26,6 +26,7 @@ from botperms.store.effects import (
     SaveIntent,
     Send,
 )
+from botperms.store.errors import StaleCompletion
 from botperms.store.funnel import bump
 from botperms.store.inbox import InboxRepository, replay_event
 from botperms.store.intents import IntentRepository
@@ -37,9 +38,15 @@ from botperms.store.outbox import OutboxRepository
 class CompletionRepository(
     LinkCodeRepository, AttemptRepository, IntentRepository, InboxRepository, OutboxRepository
 ):
-    async def inbox_complete(self, outcomes: Sequence[EventOutcome]) -> None:
+    async def inbox_complete(
+        self, outcomes: Sequence[EventOutcome], *, guarded: bool = False
+    ) -> None:
         """Commit a batch of outcomes in one transaction: handled events become "done" with
-        their effects, failed ones are rescheduled or dead-lettered with nothing kept."""
+        their effects, failed ones are rescheduled or dead-lettered with nothing kept.
+
+        ``guarded`` (the distributed worker): the events are locked first, and if one is no
+        longer pending the whole batch rolls back with :class:`StaleCompletion`, so a job
+        run twice cannot commit its effects twice."""
         if not outcomes:
             return
         handled = [o for o in outcomes if isinstance(o, Handled)]
@@ -47,6 +54,8 @@ class CompletionRepository(
         now = utcnow()
         table = cast(Table, InboxEvent.__table__)
         async with self._tx(None) as tx:
+            if guarded:
+                await self._lock_pending(tx, table, [o.item_id for o in outcomes])
             sends: list[Send] = []
             dead = [o for o in failed if o.retry_at is None]
             caused: list[Handled | Failed] = [*handled, *dead]
@@ -89,6 +98,19 @@ class CompletionRepository(
                         for o in failed
                     ],
                 )
+
+    @staticmethod
+    async def _lock_pending(tx: AsyncSession, table: Table, ids: list[int]) -> None:
+        # FOR UPDATE waits for a concurrent completion of the same rows and then sees its
+        # result (PostgreSQL re-reads them), so exactly one of two racing jobs commits.
+        locked = await tx.execute(
+            select(table.c.id)
+            .where(table.c.id.in_(ids), table.c.status == "pending")
+            .with_for_update()
+        )
+        found = len(locked.all())
+        if found != len(set(ids)):
+            raise StaleCompletion(len(set(ids)) - found)
 
     async def _apply(self, tx: AsyncSession, effect: Effect) -> None:
         if isinstance(effect, QueueEvent):

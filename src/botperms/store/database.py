@@ -52,6 +52,9 @@ def _sqlite_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+MIGRATION_LOCK = 0x626F746D  # a pg_advisory_xact_lock key of our own
+
+
 def _run_alembic(connection: Connection, action: str, revision: str) -> None:
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
@@ -108,6 +111,12 @@ class Database:
         """Bring the schema up to `revision` (Alembic upgrade; idempotent)."""
         with storage_errors():
             async with self.engine.begin() as connection:
+                if not self.is_sqlite:
+                    # Replicas and workers start together: one migrates, the others wait for
+                    # it (released at commit) and then find nothing left to do.
+                    await connection.exec_driver_sql(
+                        f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"
+                    )
                 await connection.run_sync(_run_alembic, "upgrade", revision)
 
     async def downgrade(self, revision: str = "base") -> None:

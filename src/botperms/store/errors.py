@@ -37,6 +37,14 @@ class TokenDecryptError(StoreError):
         )
 
 
+class StaleCompletion(StoreError):
+    """An event to complete is no longer pending: another job already finished it (a job the
+    queue engine ran again while its first run was still alive). Nothing was committed."""
+
+    def __init__(self, missing: int) -> None:
+        super().__init__(f"{missing} event(s) already completed by another job; nothing kept")
+
+
 class StorageUnavailable(StoreError):
     """The database cannot be reached or written (disk full, locked, connection refused)."""
 

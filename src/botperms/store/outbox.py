@@ -187,6 +187,19 @@ class OutboxRepository(Repository):
                     others,
                 )
 
+    async def outbox_release(self, ids: Sequence[int]) -> None:
+        """Claimed messages that were not tried (one before them waits for a retry) go back
+        to "pending", with no attempt counted."""
+        if not ids:
+            return
+        async with self._tx(None) as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "sending")
+                .values(status="pending")
+                .execution_options(synchronize_session=False)
+            )
+
     async def outbox_recover(self) -> int:
         """At start-up: messages a crash left "sending" go back to "pending" and are sent
         again. Their first try may have reached the chat (the ambiguous window); returns how

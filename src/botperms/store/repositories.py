@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botperms.store.conversations import ConversationRepository
 from botperms.store.housekeeping import HousekeepingRepository
 from botperms.store.models import Grant, LoginAttempt
 from botperms.store.operations import OperationsRepository
@@ -43,6 +44,7 @@ class Store(
     PageRepository,
     HousekeepingRepository,
     QueueStatsRepository,
+    ConversationRepository,
 ):
     """Users, grants, link codes, login attempts, pending intents, deletion requests, inbox,
     outbox, the profile cache and the pages over one `Database`.
