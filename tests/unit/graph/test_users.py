@@ -23,7 +23,7 @@ def likes(*ids: int, next_url: str | None = None, after: str | None = None) -> h
     return httpx.Response(200, json={"data": data, "paging": paging, "summary": {}})
 
 
-async def test_get_profile(recorder: Recorder, graph: GraphClient) -> None:
+async def test_get_user_profile(recorder: Recorder, graph: GraphClient) -> None:
     body = {
         "first_name": "Peter",
         "last_name": "Chang",
@@ -39,12 +39,14 @@ async def test_get_profile(recorder: Recorder, graph: GraphClient) -> None:
     assert request.url.params["access_token"] == PAGE_TOKEN
 
 
-async def test_get_profile_empty_answer(recorder: Recorder, graph: GraphClient) -> None:
+async def test_get_user_profile_empty_answer(recorder: Recorder, graph: GraphClient) -> None:
     recorder.queue(httpx.Response(200, json={}))
-    assert await get_user_profile(graph, PAGE_TOKEN, "555") == UserProfile("555", None, None, None, None)
+    assert await get_user_profile(graph, PAGE_TOKEN, "555") == UserProfile(
+        "555", None, None, None, None
+    )
 
 
-async def test_get_profile_rejects_path_tricks(graph: GraphClient) -> None:
+async def test_get_user_profile_rejects_path_tricks(graph: GraphClient) -> None:
     with pytest.raises(ValueError, match="psid"):
         await get_user_profile(graph, PAGE_TOKEN, "555/likes")
 
