@@ -39,10 +39,13 @@ def db_prune(
     BOTPERMS_DEAD_RETENTION_DAYS (dead letters), BOTPERMS_EXPIRED_GRACE_HOURS (expired logins,
     link codes, intents) and BOTPERMS_PROFILE_TTL_SECONDS (the profile cache).
     """
+    from botperms.logs import configure
     from botperms.store import PRUNE_KINDS, Database, Store, StoreError, TokenCipher
     from botperms.worker.housekeeping import Housekeeper, retention_from
 
     settings = load_settings()
+    # The summary below says what went; the pass's own log line would only repeat it.
+    configure("WARNING")
 
     async def run() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
         database = Database(settings.database_url)
