@@ -144,12 +144,17 @@ def delivery(n: int) -> tuple[str, bytes]:
 
 
 async def post_all(url: str, numbers: list[int], acked: set[int], stop: asyncio.Event) -> None:
-    """POST the deliveries 16 at a time; note which were acknowledged. Stops at ``stop``."""
-    queue = list(numbers)
+    """POST the deliveries, 16 people at a time, each person's messages one after another
+    (the next once the last was answered, or failed), so "in order" means something; note
+    which were acknowledged. Stops at ``stop``."""
+    lanes: dict[int, list[int]] = {}
+    for n in numbers:
+        lanes.setdefault((n % PEOPLE) % 16, []).append(n)
 
-    async def one(client: httpx.AsyncClient) -> None:
-        while queue and not stop.is_set():
-            n = queue.pop(0)
+    async def lane(client: httpx.AsyncClient, queue: list[int]) -> None:
+        for n in queue:
+            if stop.is_set():
+                return
             _, body = delivery(n)
             signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
             try:
@@ -159,12 +164,16 @@ async def post_all(url: str, numbers: list[int], acked: set[int], stop: asyncio.
                     headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
                 )
             except httpx.TransportError:
-                continue  # the process died under us: not acknowledged, redelivered later
+                # The process died under us: not acknowledged, redelivered later. This
+                # person's later messages wait for that redelivery, as Facebook's would.
+                return
             if answer.status_code == 200:
                 acked.add(n)
+            else:
+                return
 
     async with httpx.AsyncClient(timeout=10) as client:
-        await asyncio.gather(*(one(client) for _ in range(16)))
+        await asyncio.gather(*(lane(client, queue) for queue in lanes.values()))
 
 
 async def until(check: Any, limit: float, what: str) -> None:

@@ -39,7 +39,11 @@ class CompletionRepository(
     LinkCodeRepository, AttemptRepository, IntentRepository, InboxRepository, OutboxRepository
 ):
     async def inbox_complete(
-        self, outcomes: Sequence[EventOutcome], *, guarded: bool = False
+        self,
+        outcomes: Sequence[EventOutcome],
+        *,
+        guarded: bool = False,
+        session: AsyncSession | None = None,
     ) -> None:
         """Commit a batch of outcomes in one transaction: handled events become "done" with
         their effects, failed ones are rescheduled or dead-lettered with nothing kept.
@@ -53,7 +57,7 @@ class CompletionRepository(
         failed = [o for o in outcomes if isinstance(o, Failed)]
         now = utcnow()
         table = cast(Table, InboxEvent.__table__)
-        async with self._tx(None) as tx:
+        async with self._tx(session) as tx:
             if guarded:
                 await self._lock_pending(tx, table, [o.item_id for o in outcomes])
             sends: list[Send] = []

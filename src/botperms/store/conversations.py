@@ -12,12 +12,15 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, and_, or_, select, union, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from botperms.store.base import aware
+from botperms.store.base import aware, utcnow
+from botperms.store.completion import CompletionRepository
+from botperms.store.effects import EventOutcome
+from botperms.store.grants import GrantRepository
 from botperms.store.inbox import _inbox_item
-from botperms.store.models import InboxEvent, OutboxMessage
-from botperms.store.outbox import OutboxRepository
-from botperms.store.records import InboxItem, OutboxItem
+from botperms.store.models import Grant, InboxEvent, OutboxMessage
+from botperms.store.records import GrantRecord, InboxItem, OutboxItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +47,13 @@ def _person(column: Any, psid: str) -> ColumnElement[bool]:
     return cast(ColumnElement[bool], column.is_(None) if psid == "" else column == psid)
 
 
-class ConversationRepository(OutboxRepository):
-    async def conversation_events(
+class ConversationRepository(CompletionRepository, GrantRepository):
+    async def conversation_read(
         self, page_id: str, psid: str, now: datetime, limit: int, *, strict_order: bool = True
-    ) -> ConversationEvents:
-        """The conversation's pending events due by ``now``, oldest first. ``strict_order``:
-        an event waiting for its retry holds back the ones after it."""
+    ) -> tuple[ConversationEvents, GrantRecord | None]:
+        """The conversation's pending events due by ``now``, oldest first, and the person's
+        active grant, in one read. ``strict_order``: an event waiting for its retry holds
+        back the ones after it."""
         table = cast(Table, InboxEvent.__table__)
         c = table.c
         when = aware(now)
@@ -62,6 +66,15 @@ class ConversationRepository(OutboxRepository):
         async with self._db.read() as tx:
             connection = await tx.connection()
             rows = list((await connection.execute(query)).all())
+            grant = None
+            if rows and psid:
+                found = await tx.scalars(
+                    select(Grant).where(
+                        Grant.page_id == page_id, Grant.psid == psid, Grant.status == "active"
+                    )
+                )
+                active = found.first()
+                grant = self._grant_record(active) if active is not None else None
         items: list[InboxItem] = []
         wait_until: datetime | None = None
         for row in rows:
@@ -72,44 +85,63 @@ class ConversationRepository(OutboxRepository):
                     break
                 continue
             items.append(_inbox_item(row))
-        return ConversationEvents(items, wait_until)
+        return ConversationEvents(items, wait_until), grant
+
+    async def conversation_commit(
+        self, outcome: EventOutcome, page_id: str, psid: str, now: datetime, *, claim: bool
+    ) -> ConversationSends:
+        """Complete one event (guarded: :class:`StaleCompletion` if another run of the job
+        got there first) and, with ``claim``, claim the conversation's due messages in the
+        same transaction, which spares the turn a round trip."""
+        async with self._tx(None) as tx:
+            await self.inbox_complete([outcome], guarded=True, session=tx)
+            if not claim or not psid:
+                return ConversationSends([], 0, None)
+            return await self._claim_sends(tx, page_id, psid, now, 100)
 
     async def conversation_sends(
         self, page_id: str, psid: str, now: datetime, limit: int = 100
     ) -> ConversationSends:
         """Claim the conversation's messages that are due, in order, up to the first one that
         waits for a retry (which holds back the rest): they become "sending"."""
+        async with self._tx(None) as tx:
+            return await self._claim_sends(tx, page_id, psid, now, limit)
+
+    async def _claim_sends(
+        self, session: AsyncSession, page_id: str, psid: str, now: datetime, limit: int
+    ) -> ConversationSends:
         table = cast(Table, OutboxMessage.__table__)
         c = table.c
-        when = aware(now)
+        # Messages this transaction has just queued are stamped after the caller's ``now``:
+        # they are due all the same.
+        when = max(aware(now), utcnow())
         query = (
             select(table)
             .where(c.page_id == page_id, c.psid == psid, c.status.in_(("pending", "sending")))
             .order_by(c.id)
             .limit(limit)
         )
-        async with self._tx(None) as session:
-            tx = await session.connection()
-            rows = list((await tx.execute(query)).all())
-            chosen: list[Any] = []
-            wait_until: datetime | None = None
-            for row in rows:
-                if row.status == "pending" and aware(row.next_attempt_at) > when:
-                    wait_until = aware(row.next_attempt_at)
-                    break
-                chosen.append(row)
-            ambiguous = sum(1 for row in chosen if row.status == "sending")
-            fresh = [row.id for row in chosen if row.status == "pending"]
-            if fresh:
-                await tx.execute(update(table).where(c.id.in_(fresh)).values(status="sending"))
-            if ambiguous:
-                await tx.execute(
-                    update(table)
-                    .where(c.id.in_([row.id for row in chosen if row.status == "sending"]))
-                    .values(last_error="resent after a worker stopped: may be a duplicate")
-                )
+        tx = await session.connection()
+        rows = list((await tx.execute(query)).all())
+        chosen: list[Any] = []
+        wait_until: datetime | None = None
+        for row in rows:
+            if row.status == "pending" and aware(row.next_attempt_at) > when:
+                wait_until = aware(row.next_attempt_at)
+                break
+            chosen.append(row)
+        stale = [row.id for row in chosen if row.status == "sending"]
+        fresh = [row.id for row in chosen if row.status == "pending"]
+        if fresh:
+            await tx.execute(update(table).where(c.id.in_(fresh)).values(status="sending"))
+        if stale:
+            await tx.execute(
+                update(table)
+                .where(c.id.in_(stale))
+                .values(last_error="resent after a worker stopped: may be a duplicate")
+            )
         items = [self._outbox_item(row, status="sending") for row in chosen]
-        return ConversationSends(items, ambiguous, wait_until)
+        return ConversationSends(items, len(stale), wait_until)
 
     async def conversations_due(
         self, now: datetime, *, older_than: timedelta, limit: int = 1000

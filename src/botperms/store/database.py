@@ -86,7 +86,13 @@ class Database:
         # hide_parameters: a failing statement's bound values (ciphertexts, ids) stay out of
         # error messages and therefore out of logs.
         self.engine: AsyncEngine = create_async_engine(
-            parsed, hide_parameters=True, pool_pre_ping=not self.is_sqlite
+            parsed,
+            hide_parameters=True,
+            # No pre-ping: it cost a round trip (in a transaction of its own) per checkout,
+            # a third of a worker's PostgreSQL traffic. A connection that died is invalidated
+            # by its first failing statement (StorageUnavailable, retried by the callers), and
+            # recycling bounds how old one can get.
+            pool_recycle=-1 if self.is_sqlite else 300,
         )
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_connect)

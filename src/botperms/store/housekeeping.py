@@ -109,10 +109,16 @@ def _rule(kind: str, r: Retention, now: datetime) -> _Rule:
         return _Rule(_table(UserProfile), keys, UserProfile.fetched_at < now - r.profile_ttl)
     if kind in ("inbox_done", "inbox_dead"):
         status, keep = ("done", r.done) if kind == "inbox_done" else ("failed", r.dead)
-        # event_time, not received_at: (status, event_time) is indexed, so the old rows are
-        # found without reading the young ones.
-        old = InboxEvent.event_time < _millis(now - keep)
-        return _Rule(_table(InboxEvent), [InboxEvent.id], (InboxEvent.status == status) & old)
+        # By arrival, not by Facebook's event_time: a row is the dedupe key of its event, and
+        # an event whose timestamp claims to be old (a clock, a replay, a test) must still be
+        # recognised when it is redelivered minutes later. Read oldest id first, as below.
+        return _Rule(
+            _table(InboxEvent),
+            [InboxEvent.id],
+            InboxEvent.status == status,
+            age=InboxEvent.received_at,
+            cutoff=now - keep,
+        )
     if kind in ("outbox_sent", "outbox_dead"):
         status, keep = ("sent", r.done) if kind == "outbox_sent" else ("dead", r.dead)
         # No index on created_at: the (status, id) one, read oldest first.

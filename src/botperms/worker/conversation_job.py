@@ -15,7 +15,17 @@ from datetime import UTC, datetime
 import structlog
 
 from botperms.metrics import INBOX, OUTBOX
-from botperms.store import Failed, Handled, SendOutcome, StaleCompletion, Store
+from botperms.store import (
+    ConversationSends,
+    EventOutcome,
+    Failed,
+    Handled,
+    QueueEvent,
+    ReplayIntent,
+    SendOutcome,
+    StaleCompletion,
+    Store,
+)
 from botperms.worker.handling import EventHandling
 from botperms.worker.sending import Sender
 
@@ -53,47 +63,60 @@ class ConversationJob:
 
     async def run(self, page_id: str, psid: str) -> None:
         for _ in range(MAX_ROUNDS):
-            handled, wait_events = await self._handle_events(page_id, psid)
-            sent, wait_sends = await self._send(page_id, psid) if psid else (0, None)
-            waits = [when for when in (wait_events, wait_sends) if when is not None]
-            if not handled and not sent:
+            again, claimed, wait_events = await self._handle_events(page_id, psid)
+            if claimed is None and psid:
+                # No event committed this round (the turn was for messages alone, or there
+                # was nothing): claim the messages on their own.
+                claimed = await self.store.conversation_sends(page_id, psid, self._clock())
+            wait_sends = await self._send(claimed) if claimed else None
+            if not again:
+                # Nothing new for this conversation came out of the turn (the usual case:
+                # an event answered). Its later work has, or will get, turns of its own.
+                waits = [when for when in (wait_events, wait_sends) if when is not None]
                 if waits:
                     await self._later(page_id, psid, min(waits))
                 return
         await self._later(page_id, psid, self._clock())
 
-    async def _handle_events(self, page_id: str, psid: str) -> tuple[int, datetime | None]:
+    async def _handle_events(
+        self, page_id: str, psid: str
+    ) -> tuple[bool, ConversationSends | None, datetime | None]:
+        """Handle the due events one by one. Returns whether the
+        turn must go round again (an effect queued an event of this conversation, or there
+        were more than one read holds), the messages the last completion claimed, and when
+        a waiting event comes due."""
         strict = self.handling.policy.strict_order
-        events = await self.store.conversation_events(
+        events, grant = await self.store.conversation_read(
             page_id, psid, self._clock(), EVENTS_PER_ROUND, strict_order=strict
         )
-        handled = 0
-        for item in events.items:
-            # Read before each event: the one before may have changed it (a login, a revoke).
-            grant = (
-                (await self.store.active_grants([(page_id, psid)])).get((page_id, psid))
-                if psid
-                else None
-            )
+        again = len(events.items) == EVENTS_PER_ROUND
+        claimed: ConversationSends | None = None
+        for index, item in enumerate(events.items):
+            if index and psid:
+                # Read again: the event before may have changed it (a login, a revoke).
+                grant = (await self.store.active_grants([(page_id, psid)])).get((page_id, psid))
             outcome = await self.handling.outcome(item, grant)
+            last = index == len(events.items) - 1
             try:
-                await self.store.inbox_complete([outcome], guarded=True)
+                claimed = await self.store.conversation_commit(
+                    outcome, page_id, psid, self._clock(), claim=last
+                )
             except StaleCompletion:
                 log.warning("inbox.already_completed", item_id=item.id)
                 continue
-            handled += 1
+            again = again or _queues_events(outcome)
             if isinstance(outcome, Handled):
                 INBOX.labels("done").inc()
             else:
                 INBOX.labels("retry" if outcome.retry_at is not None else "dead").inc()
                 if isinstance(outcome, Failed) and outcome.retry_at is not None and strict:
-                    return handled, outcome.retry_at
-        return handled, events.wait_until
+                    return again, None, outcome.retry_at
+        return again, claimed, events.wait_until
 
-    async def _send(self, page_id: str, psid: str) -> tuple[int, datetime | None]:
-        sends = await self.store.conversation_sends(page_id, psid, self._clock())
+    async def _send(self, sends: ConversationSends) -> datetime | None:
+        """Send the claimed messages in order; returns when a retry waiting comes due."""
         if sends.ambiguous:
-            log.warning("outbox.resending_ambiguous", items=sends.ambiguous, psid=psid)
+            log.warning("outbox.resending_ambiguous", items=sends.ambiguous)
         outcomes: list[SendOutcome] = []
         wait: datetime | None = sends.wait_until
         for item in sends.items:
@@ -109,4 +132,9 @@ class ConversationJob:
             await self.store.outbox_release(released)
         for outcome in outcomes:
             OUTBOX.labels(outcome.status if outcome.status != "pending" else "retry").inc()
-        return len(outcomes), wait
+        return wait
+
+
+def _queues_events(outcome: EventOutcome) -> bool:
+    # An internal event or a replayed intent is new inbox work, often of this conversation.
+    return any(isinstance(effect, QueueEvent | ReplayIntent) for effect in outcome.effects)

@@ -106,6 +106,13 @@ class QueueEngine:
             if not (row and row[0]):
                 log.info("queue.schema_applied")
                 await connection.execute(schema)
+            # procrastinate checks "no earlier job of this lock" for each candidate job with an
+            # index led by the job id: 1.4 ms a candidate with a few thousand jobs waiting,
+            # which made fetching quadratic in the backlog. Led by the lock: 0.03 ms.
+            await connection.execute(
+                "CREATE INDEX IF NOT EXISTS botperms_jobs_lock_id ON procrastinate_jobs "
+                "(lock, id) WHERE status IN ('todo', 'doing')"
+            )
 
     # -- deferring ---------------------------------------------------------------------
     async def defer(self, conversations: Iterable[tuple[str, str]]) -> None:
@@ -164,14 +171,27 @@ class QueueEngine:
             with contextlib.suppress(Exception):  # another worker's sweep retried it first
                 await self.app.job_manager.retry_job(job)
                 retried += 1
+        due = await store.conversations_due(datetime.now(UTC), older_than=older_than)
+        # Work that waits behind a job of its conversation (a backlog) is not lost: deferring
+        # more turns for it would only add jobs that find nothing, and slow the backlog down.
+        held = await self._locks_with_jobs([lock_of(page_id, psid) for page_id, psid in due])
         deferred = 0
-        for page_id, psid in await store.conversations_due(
-            datetime.now(UTC), older_than=older_than
-        ):
-            deferred += await self.defer_once(page_id, psid)
+        for page_id, psid in due:
+            if lock_of(page_id, psid) not in held:
+                deferred += await self.defer_once(page_id, psid)
         if retried or deferred:
             log.info("queue.swept", retried=retried, deferred=deferred)
         return {"retried": retried, "deferred": deferred}
+
+    async def _locks_with_jobs(self, locks: list[str]) -> set[str]:
+        if not locks:
+            return set()
+        rows = await self.app.connector.execute_query_all_async(
+            "SELECT DISTINCT lock FROM procrastinate_jobs "
+            "WHERE lock = ANY(%(locks)s) AND status IN ('todo', 'doing')",
+            locks=locks,
+        )
+        return {row["lock"] for row in rows}
 
     async def sweep_forever(self, store: Store, *, every: float, older_than: timedelta) -> None:
         while True:
