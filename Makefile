@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # messaging-api-messenger for tests/conformance, from its lock file (npm ci writes this file).
 NODE_DEPS := tests/conformance/node_modules/.package-lock.json
 
-.PHONY: setup demo test lint typecheck docs unit browser-deps node-deps bench clean
+.PHONY: setup demo test lint typecheck docs unit browser-deps node-deps bench bench-scaling clean
 
 $(STAMP): pyproject.toml src/fakebook/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ browser-deps:
 bench: setup
 	@command -v wrk >/dev/null || { echo "installing Debian's wrk"; apt-get install -y -q wrk >/dev/null; }
 	$(BIN)/python bench/pipeline.py
+
+## bench-scaling: the embedded default beside `serve --web-only` + 1 and 2 `botperms worker`
+## processes on the local PostgreSQL (about 3 minutes). See docs/performance.md.
+bench-scaling: setup
+	@command -v wrk >/dev/null || { echo "installing Debian's wrk"; apt-get install -y -q wrk >/dev/null; }
+	$(BIN)/python bench/scaling.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/conformance/node_modules

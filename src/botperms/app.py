@@ -143,7 +143,13 @@ class App:
         # The inbox worker's wake-up signal exists first: the login service (which the
         # dispatcher needs for its URLs) sets it when it queues a login outcome.
         inbox_signal = asyncio.Event()
-        login = LoginService(settings, graph, store, tickets, on_event_queued=inbox_signal.set)
+        login = LoginService(
+            settings,
+            graph,
+            store,
+            tickets,
+            on_event_queued=_wake_inbox(inbox_signal) if engine is None else _defer_turn(engine),
+        )
         runtime = Runtime(
             graph=graph,
             store=store,
@@ -299,6 +305,32 @@ class App:
 
 def _nothing() -> None:
     return None
+
+
+def _wake_inbox(signal: asyncio.Event) -> Callable[[str, str], None]:
+    def wake(_page_id: str, _psid: str) -> None:
+        signal.set()
+
+    return wake
+
+
+def _defer_turn(engine: QueueEngine) -> Callable[[str, str], None]:
+    """A replica that queued a login outcome defers the conversation's turn at once (the
+    workers' sweep is the backstop if this fails)."""
+    pending: set[asyncio.Task[None]] = set()
+
+    async def one(page_id: str, psid: str) -> None:
+        try:
+            await engine.defer([(page_id, psid)])
+        except Exception as exc:  # the sweep defers it a little later
+            log.warning("queue.defer_failed", error=str(exc))
+
+    def defer(page_id: str, psid: str) -> None:
+        task = asyncio.get_running_loop().create_task(one(page_id, psid))
+        pending.add(task)  # a reference, so the task is not collected before it runs
+        task.add_done_callback(pending.discard)
+
+    return defer
 
 
 def _intake_flush(

@@ -33,7 +33,7 @@ class Listener:
     store: Store
     wakes: list[None] = field(default_factory=list)
 
-    def __call__(self) -> None:
+    def __call__(self, _page_id: str, _psid: str) -> None:
         self.wakes.append(None)
 
     async def _outcomes(self, kind: str) -> list[tuple[str, str, dict[str, Any]]]:

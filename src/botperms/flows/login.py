@@ -39,11 +39,12 @@ class LoginService:
         store: Store,
         tickets: TicketSigner,
         *,
-        on_event_queued: Callable[[], None] = lambda: None,
+        on_event_queued: Callable[[str, str], None] = lambda _page_id, _psid: None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        """``on_event_queued``: called after a login outcome was queued in the inbox for the
-        bot (the composition root wakes the inbox worker with it)."""
+        """``on_event_queued(page_id, psid)``: called after a login outcome was queued in the
+        inbox for the bot (the composition root wakes the inbox worker, or defers the
+        conversation's job in the distributed mode)."""
         self.settings = settings
         self.store = store
         self.outcomes = LoginOutcomes(store, on_event_queued)

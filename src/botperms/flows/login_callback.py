@@ -98,7 +98,7 @@ class LoginCallback:
         # An active grant's on-login event was queued with it; an account-link grant is
         # announced when Messenger's `linked` webhook confirms it ("pending" until then).
         if done.grant.status == "active":
-            self.outcomes.on_event_queued()
+            self.outcomes.on_event_queued(done.grant.page_id, done.grant.psid)
         return done
 
     async def _consume_state(self, state: str | None, nonce: str | None) -> LoginAttemptRecord:

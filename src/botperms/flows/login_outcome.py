@@ -47,7 +47,7 @@ def finished(
 
 
 class LoginOutcomes:
-    def __init__(self, store: Store, on_event_queued: Callable[[], None]) -> None:
+    def __init__(self, store: Store, on_event_queued: Callable[[str, str], None]) -> None:
         self.store = store
         self.on_event_queued = on_event_queued
 
@@ -114,4 +114,4 @@ class LoginOutcomes:
         except StoreError:
             log.warning("login.outcome_not_recorded", reason=reason.value)
             return
-        self.on_event_queued()
+        self.on_event_queued(page_id, psid)
