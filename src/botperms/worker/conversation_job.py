@@ -115,6 +115,13 @@ class ConversationJob:
 
     async def _send(self, sends: ConversationSends) -> datetime | None:
         """Send the claimed messages in order; returns when a retry waiting comes due."""
+        if sends.items:
+            page_id = sends.items[0].page_id
+            if page_id in await self.sender.backoff.paused_pages():
+                # The page is paused after a rate limit (by any worker): its messages wait,
+                # unsent and untried, for a turn when the pause ends.
+                await self.store.outbox_release([item.id for item in sends.items])
+                return self.sender.backoff.paused_until(page_id)
         if sends.ambiguous:
             log.warning("outbox.resending_ambiguous", items=sends.ambiguous)
         outcomes: list[SendOutcome] = []
