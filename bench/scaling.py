@@ -44,7 +44,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.pipeline import (  # noqa: E402 - after the path is set
+from bench.pipeline import (  # after the path is set
     HERE,
     PAGE_ID,
     ROOT,
@@ -68,6 +68,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def postgres_cpu_seconds() -> float:
+    """utime + stime of every PostgreSQL server process on this machine (the local server)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name = text[text.find("(") + 1 : text.rfind(")")]
+        if name == "postgres":
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -81,6 +96,7 @@ class Result:
     drain_s: float = 0.0
     web_cpu_s: float = 0.0
     handler_cpu_s: float = 0.0
+    postgres_cpu_s: float = 0.0
     sent_messages: int = 0
     lost: int = 0
     duplicated: int = 0
@@ -167,6 +183,7 @@ def run_one(target: str, args: argparse.Namespace, send_api: str, pg_url: str) -
         reset(send_api)
         handlers = workers or [web]
         cpu_before = {p.pid: cpu_seconds(p.pid) for p in [web, *workers]}
+        pg_before = postgres_cpu_seconds()
         started = time.monotonic()
         command = [
             "wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.seconds}s",
@@ -184,6 +201,8 @@ def run_one(target: str, args: argparse.Namespace, send_api: str, pg_url: str) -
             elif time.monotonic() - last_change > 2.0:
                 break
         cpu_after = {p.pid: cpu_seconds(p.pid) for p in [web, *workers]}
+        # Backends that ended meanwhile take their time along: a lower bound.
+        result.postgres_cpu_s = max(0.0, postgres_cpu_seconds() - pg_before) if uses_pg else 0.0
         result.drain_s = max(0.0, last_change - load_end)
         result.web_cpu_s = cpu_after[web.pid] - cpu_before[web.pid]
         result.handler_cpu_s = sum(cpu_after[p.pid] - cpu_before[p.pid] for p in handlers)
@@ -246,14 +265,15 @@ def main(argv: list[str] | None = None) -> int:
     table = Table(title=f"wrk -c{args.connections}, {args.seconds} s load, then the drain")
     for column in (
         "target", "ack req/s", "replies", "replies/s", "drain s", "web CPU s",
-        "handler CPU s", "replies / handler CPU s", "lost", "dup",
+        "handler CPU s", "replies / handler CPU s", "PG CPU s", "lost", "dup",
     ):  # fmt: skip
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(
             r.target, f"{r.requests_per_s:,.0f}", f"{r.replies:,}", f"{r.replies_per_s:,.0f}",
             f"{r.drain_s:.1f}", f"{r.web_cpu_s:.1f}", f"{r.handler_cpu_s:.1f}",
-            f"{r.replies_per_handler_cpu_s:,.0f}", str(r.lost), str(r.duplicated),
+            f"{r.replies_per_handler_cpu_s:,.0f}", f"{r.postgres_cpu_s:.1f}", str(r.lost),
+            str(r.duplicated),
         )  # fmt: skip
     Console(width=200).print(table)
     for r in results:

@@ -1,8 +1,8 @@
 """Storage: SQLAlchemy models and repositories, Alembic migrations, token encryption."""
 
 from botperms.store.batching import Batcher
-from botperms.store.crypto import TokenCipher, new_key
 from botperms.store.conversations import ConversationEvents, ConversationSends
+from botperms.store.crypto import TokenCipher, new_key
 from botperms.store.database import Database
 from botperms.store.effects import (
     CountIntentAsk,

@@ -58,7 +58,21 @@ class CompletionRepository(
         now = utcnow()
         table = cast(Table, InboxEvent.__table__)
         async with self._tx(session) as tx:
-            if guarded:
+            marked = False
+            if guarded and not failed:
+                # The usual case, in one statement: mark them done only if still pending.
+                marked = True
+                ids = sorted({o.item_id for o in handled})
+                result = await tx.execute(
+                    update(table)
+                    .where(table.c.id.in_(ids), table.c.status == "pending")
+                    .values(status="done", processed_at=now, retry_at=None)
+                    .returning(table.c.id)
+                )
+                found = len(result.all())
+                if found != len(ids):
+                    raise StaleCompletion(len(ids) - found)
+            elif guarded:
                 await self._lock_pending(tx, table, [o.item_id for o in outcomes])
             sends: list[Send] = []
             dead = [o for o in failed if o.retry_at is None]
@@ -74,7 +88,7 @@ class CompletionRepository(
                         await self._apply(tx, effect)
             await self._outbox_insert(tx, sends)
             connection = await tx.connection()
-            if handled:
+            if handled and not marked:
                 await connection.execute(
                     update(table)
                     .where(table.c.id.in_([o.item_id for o in handled]))

@@ -68,13 +68,15 @@ class ConversationRepository(CompletionRepository, GrantRepository):
             rows = list((await connection.execute(query)).all())
             grant = None
             if rows and psid:
-                found = await tx.scalars(
-                    select(Grant).where(
-                        Grant.page_id == page_id, Grant.psid == psid, Grant.status == "active"
+                # Core, not the ORM: this runs once per turn, thousands of times a second.
+                grants = cast(Table, Grant.__table__).c
+                found = await connection.execute(
+                    select(cast(Table, Grant.__table__)).where(
+                        grants.page_id == page_id, grants.psid == psid, grants.status == "active"
                     )
                 )
                 active = found.first()
-                grant = self._grant_record(active) if active is not None else None
+                grant = self._grant_record(cast(Grant, active)) if active is not None else None
         items: list[InboxItem] = []
         wait_until: datetime | None = None
         for row in rows:
