@@ -198,7 +198,7 @@ def run_one(target: str, args: argparse.Namespace, send_api: str, pg_url: str) -
             now_count = stats(send_api)["requests"]
             if now_count != last:
                 last, last_change = now_count, time.monotonic()
-            elif time.monotonic() - last_change > 2.0:
+            elif time.monotonic() - last_change > 5.0:
                 break
         cpu_after = {p.pid: cpu_seconds(p.pid) for p in [web, *workers]}
         # Backends that ended meanwhile take their time along: a lower bound.
@@ -229,7 +229,10 @@ def run_one(target: str, args: argparse.Namespace, send_api: str, pg_url: str) -
         return result
     finally:
         processes.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP"):
+            console.print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
         if uses_pg:
             with psycopg.connect(libpq(pg_url), autocommit=True) as connection:
                 connection.execute(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
