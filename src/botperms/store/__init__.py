@@ -1,7 +1,7 @@
 """Storage: SQLAlchemy models and repositories, Alembic migrations, token encryption."""
 
 from botperms.store.batching import Batcher
-from botperms.store.conversations import ConversationEvents, ConversationSends
+from botperms.store.conversations import Commit, ConversationEvents, ConversationSends
 from botperms.store.crypto import TokenCipher, new_key
 from botperms.store.database import Database
 from botperms.store.effects import (
@@ -56,6 +56,7 @@ __all__ = [
     "PRUNE_KINDS",
     "AttemptAlreadyConsumed",
     "Batcher",
+    "Commit",
     "ConversationEvents",
     "ConversationSends",
     "CountIntentAsk",

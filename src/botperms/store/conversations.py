@@ -7,11 +7,12 @@ another job already finished the same rows (``inbox_complete(..., guarded=True)`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, or_, select, union, update
+from sqlalchemy import ColumnElement, Table, and_, func, or_, select, tuple_, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botperms.store.base import aware, utcnow
@@ -33,6 +34,16 @@ class ConversationEvents:
 
 
 @dataclass(frozen=True, slots=True)
+class Commit:
+    """One event's outcome to commit; ``claim``: also claim its conversation's messages."""
+
+    outcome: EventOutcome
+    page_id: str
+    psid: str
+    claim: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationSends:
     """``items``: messages to send now, in order. ``ambiguous``: how many of them were left
     "sending" by a job that did not finish (its worker died): they may already be in the chat.
@@ -43,8 +54,12 @@ class ConversationSends:
     wait_until: datetime | None
 
 
-def _person(column: Any, psid: str) -> ColumnElement[bool]:
-    return cast(ColumnElement[bool], column.is_(None) if psid == "" else column == psid)
+def _conversations(
+    page: Any, person: Any, conversations: Sequence[tuple[str, str]]
+) -> ColumnElement[bool]:
+    if len(conversations) == 1:
+        return and_(page == conversations[0][0], person == conversations[0][1])
+    return cast(ColumnElement[bool], tuple_(page, person).in_(list(conversations)))
 
 
 class ConversationRepository(CompletionRepository, GrantRepository):
@@ -54,40 +69,82 @@ class ConversationRepository(CompletionRepository, GrantRepository):
         """The conversation's pending events due by ``now``, oldest first, and the person's
         active grant, in one read. ``strict_order``: an event waiting for its retry holds
         back the ones after it."""
+        (read,) = await self.conversation_read_many([(page_id, psid)], now, limit, strict_order)
+        return read
+
+    async def conversation_read_many(
+        self,
+        conversations: Sequence[tuple[str, str]],
+        now: datetime,
+        limit: int,
+        strict_order: bool = True,
+    ) -> list[tuple[ConversationEvents, GrantRecord | None]]:
+        """``conversation_read`` for several conversations in one read (the worker's turns
+        that start together). At most ``limit`` events each."""
         table = cast(Table, InboxEvent.__table__)
         c = table.c
         when = aware(now)
-        query = (
-            select(table)
-            .where(c.page_id == page_id, _person(c.psid, psid), c.status == "pending")
-            .order_by(c.event_time, c.id)
-            .limit(limit)
-        )
+        people = sorted({(page, psid) for page, psid in conversations if psid})
+        rows: list[Any] = []
+        grants: dict[tuple[str, str], GrantRecord] = {}
         async with self._db.read() as tx:
             connection = await tx.connection()
-            rows = list((await connection.execute(query)).all())
-            grant = None
-            if rows and psid:
-                # Core, not the ORM: this runs once per turn, thousands of times a second.
-                grants = cast(Table, Grant.__table__).c
+            if people:
+                # At most ``limit`` per conversation, so a busy one cannot crowd out the others.
+                rank = (
+                    func.row_number()
+                    .over(partition_by=(c.page_id, c.psid), order_by=(c.event_time, c.id))
+                    .label("rank")
+                )
+                ranked = (
+                    select(table, rank)
+                    .where(_conversations(c.page_id, c.psid, people), c.status == "pending")
+                    .subquery()
+                )
+                query = (
+                    select(ranked)
+                    .where(ranked.c.rank <= limit)
+                    .order_by(ranked.c.event_time, ranked.c.id)
+                )
+                rows += (await connection.execute(query)).all()
+            for page_id in sorted({page for page, psid in conversations if not psid}):
+                # Events without a person (one conversation per page); rare.
+                query = (
+                    select(table)
+                    .where(c.page_id == page_id, c.psid.is_(None), c.status == "pending")
+                    .order_by(c.event_time, c.id)
+                    .limit(limit)
+                )
+                rows += (await connection.execute(query)).all()
+            with_events = sorted({(row.page_id, row.psid) for row in rows if row.psid})
+            if with_events:
+                # Core, not the ORM: this runs for every turn, thousands of times a second.
+                g = cast(Table, Grant.__table__)
                 found = await connection.execute(
-                    select(cast(Table, Grant.__table__)).where(
-                        grants.page_id == page_id, grants.psid == psid, grants.status == "active"
+                    select(g).where(
+                        _conversations(g.c.page_id, g.c.psid, with_events),
+                        g.c.status == "active",
                     )
                 )
-                active = found.first()
-                grant = self._grant_record(cast(Grant, active)) if active is not None else None
-        items: list[InboxItem] = []
-        wait_until: datetime | None = None
+                for active in found.all():
+                    grants[(active.page_id, active.psid)] = self._grant_record(cast(Grant, active))
+        by_conversation: dict[tuple[str, str], list[Any]] = {}
         for row in rows:
-            retry_at = aware(row.retry_at) if row.retry_at is not None else None
-            if retry_at is not None and retry_at > when:
-                wait_until = retry_at if wait_until is None else min(wait_until, retry_at)
-                if strict_order:
-                    break
-                continue
-            items.append(_inbox_item(row))
-        return ConversationEvents(items, wait_until), grant
+            by_conversation.setdefault((row.page_id, row.psid or ""), []).append(row)
+        reads: list[tuple[ConversationEvents, GrantRecord | None]] = []
+        for conversation in conversations:
+            items: list[InboxItem] = []
+            wait_until: datetime | None = None
+            for row in by_conversation.get(conversation, [])[:limit]:
+                retry_at = aware(row.retry_at) if row.retry_at is not None else None
+                if retry_at is not None and retry_at > when:
+                    wait_until = retry_at if wait_until is None else min(wait_until, retry_at)
+                    if strict_order:
+                        break
+                    continue
+                items.append(_inbox_item(row))
+            reads.append((ConversationEvents(items, wait_until), grants.get(conversation)))
+        return reads
 
     async def conversation_commit(
         self, outcome: EventOutcome, page_id: str, psid: str, now: datetime, *, claim: bool
@@ -95,11 +152,21 @@ class ConversationRepository(CompletionRepository, GrantRepository):
         """Complete one event (guarded: :class:`StaleCompletion` if another run of the job
         got there first) and, with ``claim``, claim the conversation's due messages in the
         same transaction, which spares the turn a round trip."""
+        (sends,) = await self.conversation_commit_many([Commit(outcome, page_id, psid, claim)], now)
+        return sends
+
+    async def conversation_commit_many(
+        self, commits: Sequence[Commit], now: datetime
+    ) -> list[ConversationSends]:
+        """``conversation_commit`` for the turns of several conversations at once, in one
+        transaction (the worker's group commit). A stale event fails the whole batch with
+        :class:`StaleCompletion`, so the caller retries its items one by one."""
         async with self._tx(None) as tx:
-            await self.inbox_complete([outcome], guarded=True, session=tx)
-            if not claim or not psid:
-                return ConversationSends([], 0, None)
-            return await self._claim_sends(tx, page_id, psid, now, 100)
+            await self.inbox_complete([c.outcome for c in commits], guarded=True, session=tx)
+            wanted = sorted({(c.page_id, c.psid) for c in commits if c.claim and c.psid})
+            claimed = await self._claim_sends(tx, wanted, now, 100) if wanted else {}
+        empty = ConversationSends([], 0, None)
+        return [claimed.get((c.page_id, c.psid), empty) if c.claim else empty for c in commits]
 
     async def conversation_sends(
         self, page_id: str, psid: str, now: datetime, limit: int = 100
@@ -107,11 +174,16 @@ class ConversationRepository(CompletionRepository, GrantRepository):
         """Claim the conversation's messages that are due, in order, up to the first one that
         waits for a retry (which holds back the rest): they become "sending"."""
         async with self._tx(None) as tx:
-            return await self._claim_sends(tx, page_id, psid, now, limit)
+            claimed = await self._claim_sends(tx, [(page_id, psid)], now, limit)
+        return claimed.get((page_id, psid), ConversationSends([], 0, None))
 
     async def _claim_sends(
-        self, session: AsyncSession, page_id: str, psid: str, now: datetime, limit: int
-    ) -> ConversationSends:
+        self,
+        session: AsyncSession,
+        conversations: Sequence[tuple[str, str]],
+        now: datetime,
+        limit: int,
+    ) -> dict[tuple[str, str], ConversationSends]:
         table = cast(Table, OutboxMessage.__table__)
         c = table.c
         # Messages this transaction has just queued are stamped after the caller's ``now``:
@@ -119,21 +191,33 @@ class ConversationRepository(CompletionRepository, GrantRepository):
         when = max(aware(now), utcnow())
         query = (
             select(table)
-            .where(c.page_id == page_id, c.psid == psid, c.status.in_(("pending", "sending")))
+            .where(
+                _conversations(c.page_id, c.psid, conversations),
+                c.status.in_(("pending", "sending")),
+            )
             .order_by(c.id)
-            .limit(limit)
+            .limit(limit * len(conversations))
         )
         tx = await session.connection()
-        rows = list((await tx.execute(query)).all())
-        chosen: list[Any] = []
-        wait_until: datetime | None = None
-        for row in rows:
-            if row.status == "pending" and aware(row.next_attempt_at) > when:
-                wait_until = aware(row.next_attempt_at)
-                break
-            chosen.append(row)
-        stale = [row.id for row in chosen if row.status == "sending"]
-        fresh = [row.id for row in chosen if row.status == "pending"]
+        by_conversation: dict[tuple[str, str], list[Any]] = {}
+        for row in (await tx.execute(query)).all():
+            by_conversation.setdefault((row.page_id, row.psid), []).append(row)
+        result: dict[tuple[str, str], ConversationSends] = {}
+        fresh: list[int] = []
+        stale: list[int] = []
+        for conversation, rows in by_conversation.items():
+            chosen: list[Any] = []
+            wait_until: datetime | None = None
+            for row in rows[:limit]:
+                if row.status == "pending" and aware(row.next_attempt_at) > when:
+                    wait_until = aware(row.next_attempt_at)
+                    break
+                chosen.append(row)
+            ambiguous = [row.id for row in chosen if row.status == "sending"]
+            stale += ambiguous
+            fresh += [row.id for row in chosen if row.status == "pending"]
+            items = [self._outbox_item(row, status="sending") for row in chosen]
+            result[conversation] = ConversationSends(items, len(ambiguous), wait_until)
         if fresh:
             await tx.execute(update(table).where(c.id.in_(fresh)).values(status="sending"))
         if stale:
@@ -142,8 +226,7 @@ class ConversationRepository(CompletionRepository, GrantRepository):
                 .where(c.id.in_(stale))
                 .values(last_error="resent after a worker stopped: may be a duplicate")
             )
-        items = [self._outbox_item(row, status="sending") for row in chosen]
-        return ConversationSends(items, len(stale), wait_until)
+        return result
 
     async def conversations_due(
         self, now: datetime, *, older_than: timedelta, limit: int = 1000

@@ -9,16 +9,20 @@ queued more work, and asks for a later turn when something waits for a retry.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 import structlog
 
 from botperms.metrics import INBOX, OUTBOX
 from botperms.store import (
+    Batcher,
+    Commit,
+    ConversationEvents,
     ConversationSends,
     EventOutcome,
     Failed,
+    GrantRecord,
     Handled,
     QueueEvent,
     ReplayIntent,
@@ -60,6 +64,38 @@ class ConversationJob:
         self.sender = sender
         self._later = later
         self._clock = clock
+        # The turns running at once in this worker share their transactions (group commit),
+        # as the embedded worker's events do: one completion-and-claim and one send record
+        # per batch instead of one each.
+        self.reads: Batcher[tuple[str, str], tuple[ConversationEvents, GrantRecord | None]] = (
+            Batcher("turn_read", self._read, max_batch=200)
+        )
+        self.commits: Batcher[Commit, ConversationSends] = Batcher(
+            "turn_commit", self._commit, max_batch=200
+        )
+        self.finishes: Batcher[tuple[list[SendOutcome], list[int]], None] = Batcher(
+            "turn_finish", self._finish, max_batch=200
+        )
+
+    async def _read(
+        self, conversations: Sequence[tuple[str, str]]
+    ) -> list[tuple[ConversationEvents, GrantRecord | None]]:
+        return await self.store.conversation_read_many(
+            conversations,
+            self._clock(),
+            EVENTS_PER_ROUND,
+            strict_order=self.handling.policy.strict_order,
+        )
+
+    async def _commit(self, commits: Sequence[Commit]) -> list[ConversationSends]:
+        return await self.store.conversation_commit_many(commits, self._clock())
+
+    async def _finish(self, batch: Sequence[tuple[list[SendOutcome], list[int]]]) -> list[None]:
+        await self.store.outbox_finish([outcome for outcomes, _ in batch for outcome in outcomes])
+        released = [item_id for _, ids in batch for item_id in ids]
+        if released:
+            await self.store.outbox_release(released)
+        return [None] * len(batch)
 
     async def run(self, page_id: str, psid: str) -> None:
         for _ in range(MAX_ROUNDS):
@@ -86,9 +122,7 @@ class ConversationJob:
         were more than one read holds), the messages the last completion claimed, and when
         a waiting event comes due."""
         strict = self.handling.policy.strict_order
-        events, grant = await self.store.conversation_read(
-            page_id, psid, self._clock(), EVENTS_PER_ROUND, strict_order=strict
-        )
+        events, grant = await self.reads.submit((page_id, psid))
         again = len(events.items) == EVENTS_PER_ROUND
         claimed: ConversationSends | None = None
         for index, item in enumerate(events.items):
@@ -98,9 +132,7 @@ class ConversationJob:
             outcome = await self.handling.outcome(item, grant)
             last = index == len(events.items) - 1
             try:
-                claimed = await self.store.conversation_commit(
-                    outcome, page_id, psid, self._clock(), claim=last
-                )
+                claimed = await self.commits.submit(Commit(outcome, page_id, psid, last))
             except StaleCompletion:
                 log.warning("inbox.already_completed", item_id=item.id)
                 continue
@@ -134,9 +166,8 @@ class ConversationJob:
                 wait = outcome.next_attempt_at
                 break
         released = [item.id for item in sends.items[len(outcomes) :]]
-        await self.store.outbox_finish(outcomes)
-        if released:
-            await self.store.outbox_release(released)
+        if outcomes or released:
+            await self.finishes.submit((outcomes, released))
         for outcome in outcomes:
             OUTBOX.labels(outcome.status if outcome.status != "pending" else "retry").inc()
         return wait
