@@ -12,10 +12,9 @@ from the queue engine). The last two need PostgreSQL and run any number of times
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import StrEnum
 
 import httpx
 import structlog
@@ -36,6 +35,14 @@ from botperms.flows import (
 from botperms.flows.ticket_refs import LoginLinkReferences
 from botperms.graph import GraphClient
 from botperms.graph.usage import Pacer
+from botperms.roles import (
+    Role,
+    check_setup,
+    defer_turn,
+    intake_flush,
+    nothing,
+    wake_inbox,
+)
 from botperms.store import (
     Batcher,
     Database,
@@ -61,11 +68,8 @@ from botperms.worker.sending import Sender
 
 log = structlog.get_logger(__name__)
 
-
-class Role(StrEnum):
-    EMBEDDED = "embedded"
-    WEB = "web"
-    WORKER = "worker"
+# Role and check_setup belong to botperms.roles; the CLI and tests find them here too.
+__all__ = ["App", "Role", "check_setup", "create_app"]
 
 
 @dataclass
@@ -148,7 +152,7 @@ class App:
             graph,
             store,
             tickets,
-            on_event_queued=_wake_inbox(inbox_signal) if engine is None else _defer_turn(engine),
+            on_event_queued=wake_inbox(inbox_signal) if engine is None else defer_turn(engine),
         )
         runtime = Runtime(
             graph=graph,
@@ -185,7 +189,7 @@ class App:
                 sweep_older_than=settings.worker_sweep_seconds,
             )
         intake: Batcher[Sequence[NewInboxItem], None] = Batcher(
-            "webhook_intake", _intake_flush(store, engine), max_batch=200
+            "webhook_intake", intake_flush(store, engine), max_batch=200
         )
         linking = LinkingService(settings, graph, store, login, pages=pages)
         leaving = LeavingService(settings, store)
@@ -196,7 +200,7 @@ class App:
             leaving=leaving,
             intake=intake.submit,
             # In the distributed mode the intake's flush defers the jobs itself.
-            wake_inbox=inbox_signal.set if engine is None else _nothing,
+            wake_inbox=inbox_signal.set if engine is None else nothing,
         )
         return cls(
             settings=settings,
@@ -301,72 +305,6 @@ class App:
         app = create_web_app(self.services, on_start=self.start, on_stop=self.stop)
         app.state.app = self
         return app
-
-
-def _nothing() -> None:
-    return None
-
-
-def _wake_inbox(signal: asyncio.Event) -> Callable[[str, str], None]:
-    def wake(_page_id: str, _psid: str) -> None:
-        signal.set()
-
-    return wake
-
-
-def _defer_turn(engine: QueueEngine) -> Callable[[str, str], None]:
-    """A replica that queued a login outcome defers the conversation's turn at once (the
-    workers' sweep is the backstop if this fails)."""
-    pending: set[asyncio.Task[None]] = set()
-
-    async def one(page_id: str, psid: str) -> None:
-        try:
-            await engine.defer([(page_id, psid)])
-        except Exception as exc:  # the sweep defers it a little later
-            log.warning("queue.defer_failed", error=str(exc))
-
-    def defer(page_id: str, psid: str) -> None:
-        task = asyncio.get_running_loop().create_task(one(page_id, psid))
-        pending.add(task)  # a reference, so the task is not collected before it runs
-        task.add_done_callback(pending.discard)
-
-    return defer
-
-
-def _intake_flush(
-    store: Store, engine: QueueEngine | None
-) -> Callable[[Sequence[Sequence[NewInboxItem]]], Awaitable[list[None]]]:
-    async def flush(deliveries: Sequence[Sequence[NewInboxItem]]) -> list[None]:
-        # Concurrent deliveries share one INSERT and one commit (group commit).
-        items = [item for delivery in deliveries for item in delivery]
-        await store.inbox_add(items)
-        if engine is not None:
-            # After the commit, so a job never runs before its events are visible. A crash
-            # in between leaves events with no job: the workers' sweep finds them.
-            await engine.defer((item.page_id, item.psid or "") for item in items)
-        return [None] * len(deliveries)
-
-    return flush
-
-
-async def check_setup(settings: Settings, role: Role) -> None:
-    """Refuse, before anything starts, a process that would make this database's setup unsafe
-    (:class:`UnsafeSetup`, one readable line): a web replica or worker on SQLite, a second
-    embedded process, or an embedded process beside distributed ones."""
-    database = Database(settings.database_url)
-    try:
-        if database.is_sqlite:
-            if role is not Role.EMBEDDED:
-                raise UnsafeSetup(
-                    "web replicas and workers need PostgreSQL (BOTPERMS_DATABASE_URL): on "
-                    "SQLite run the web part and the workers in one process with `botperms serve`"
-                )
-            return
-        lock = RoleLock(database, embedded=role is Role.EMBEDDED)
-        await lock.acquire()
-        await lock.release()
-    finally:
-        await database.dispose()
 
 
 def create_app(

@@ -24,9 +24,10 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 LEAVES = {"graph", "store", "messenger"}
 # Base modules: they import nothing of botperms but each other.
 BASE = {"config", "logs", "metrics", "permissions", "failures"}
-# The composition root, the commands and the test harness: the top, they may wire anything
-# of botperms (third-party packages still follow THIRD_PARTY).
-TOP = {"app", "cli", "profile_cmd", "scaffold", "demo", "testing", "__init__"}
+# The composition root (app, and roles: how it wires each process role), the commands and the
+# test harness: the top, they may wire anything of botperms (third-party packages still follow
+# THIRD_PARTY).
+TOP = {"app", "roles", "cli", "profile_cmd", "scaffold", "demo", "testing", "__init__"}
 
 ALLOWED: dict[str, set[str]] = {
     "permissions": set(),

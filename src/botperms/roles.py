@@ -1,0 +1,93 @@
+"""The process roles of botperms and what connects the web part to the workers in each.
+
+``embedded`` (``botperms serve``) runs both in one process: the web part wakes the in-process
+workers. ``web`` (``serve --web-only``) and ``worker`` (``botperms worker``) run apart on
+PostgreSQL: the web part defers the queue engine's jobs. The composition root (``app.py``)
+picks the wiring for the role it builds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from enum import StrEnum
+
+import structlog
+
+from botperms.config import Settings
+from botperms.store import Database, NewInboxItem, RoleLock, Store, UnsafeSetup
+from botperms.worker.engine import QueueEngine
+
+log = structlog.get_logger(__name__)
+
+
+class Role(StrEnum):
+    EMBEDDED = "embedded"
+    WEB = "web"
+    WORKER = "worker"
+
+
+def nothing() -> None:
+    return None
+
+
+def wake_inbox(signal: asyncio.Event) -> Callable[[str, str], None]:
+    def wake(_page_id: str, _psid: str) -> None:
+        signal.set()
+
+    return wake
+
+
+def defer_turn(engine: QueueEngine) -> Callable[[str, str], None]:
+    """A replica that queued a login outcome defers the conversation's turn at once (the
+    workers' sweep is the backstop if this fails)."""
+    pending: set[asyncio.Task[None]] = set()
+
+    async def one(page_id: str, psid: str) -> None:
+        try:
+            await engine.defer([(page_id, psid)])
+        except Exception as exc:  # the sweep defers it a little later
+            log.warning("queue.defer_failed", error=str(exc))
+
+    def defer(page_id: str, psid: str) -> None:
+        task = asyncio.get_running_loop().create_task(one(page_id, psid))
+        pending.add(task)  # a reference, so the task is not collected before it runs
+        task.add_done_callback(pending.discard)
+
+    return defer
+
+
+def intake_flush(
+    store: Store, engine: QueueEngine | None
+) -> Callable[[Sequence[Sequence[NewInboxItem]]], Awaitable[list[None]]]:
+    async def flush(deliveries: Sequence[Sequence[NewInboxItem]]) -> list[None]:
+        # Concurrent deliveries share one INSERT and one commit (group commit).
+        items = [item for delivery in deliveries for item in delivery]
+        await store.inbox_add(items)
+        if engine is not None:
+            # After the commit, so a job never runs before its events are visible. A crash
+            # in between leaves events with no job: the workers' sweep finds them.
+            await engine.defer((item.page_id, item.psid or "") for item in items)
+        return [None] * len(deliveries)
+
+    return flush
+
+
+async def check_setup(settings: Settings, role: Role) -> None:
+    """Refuse, before anything starts, a process that would make this database's setup unsafe
+    (:class:`UnsafeSetup`, one readable line): a web replica or worker on SQLite, a second
+    embedded process, or an embedded process beside distributed ones."""
+    database = Database(settings.database_url)
+    try:
+        if database.is_sqlite:
+            if role is not Role.EMBEDDED:
+                raise UnsafeSetup(
+                    "web replicas and workers need PostgreSQL (BOTPERMS_DATABASE_URL): on "
+                    "SQLite run the web part and the workers in one process with `botperms serve`"
+                )
+            return
+        lock = RoleLock(database, embedded=role is Role.EMBEDDED)
+        await lock.acquire()
+        await lock.release()
+    finally:
+        await database.dispose()
