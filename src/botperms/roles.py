@@ -66,8 +66,12 @@ def intake_flush(
         await store.inbox_add(items)
         if engine is not None:
             # After the commit, so a job never runs before its events are visible. A crash
-            # in between leaves events with no job: the workers' sweep finds them.
-            await engine.defer((item.page_id, item.psid or "") for item in items)
+            # in between leaves events with no job: the workers' sweep finds them, and so it
+            # does when the deferral fails (the events are stored: Facebook still gets 200).
+            try:
+                await engine.defer((item.page_id, item.psid or "") for item in items)
+            except Exception as exc:
+                log.warning("queue.defer_failed", events=len(items), error=str(exc))
         return [None] * len(deliveries)
 
     return flush

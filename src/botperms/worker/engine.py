@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 from procrastinate import App, PsycopgConnector
@@ -207,10 +206,3 @@ class QueueEngine:
             page_id, psid, queueing_lock=f"later:{lock_of(page_id, psid)}", timer=True
         )
         await self._defer_unless_waiting(job.evolve(scheduled_at=when))
-
-    async def counts(self) -> dict[str, Any]:
-        """Jobs by status (for the CLI and tests)."""
-        rows = await self.app.connector.execute_query_all_async(
-            "SELECT status::text AS status, count(*) AS n FROM procrastinate_jobs GROUP BY status"
-        )
-        return {row["status"]: int(row["n"]) for row in rows}
