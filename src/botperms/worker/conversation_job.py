@@ -117,10 +117,9 @@ class ConversationJob:
     async def _handle_events(
         self, page_id: str, psid: str
     ) -> tuple[bool, ConversationSends | None, datetime | None]:
-        """Handle the due events one by one. Returns whether the
-        turn must go round again (an effect queued an event of this conversation, or there
-        were more than one read holds), the messages the last completion claimed, and when
-        a waiting event comes due."""
+        """Handle the due events one by one. Returns whether the turn must go round again
+        (an effect queued an event of this conversation, or the read was full), the messages
+        the last completion claimed, and when a waiting event comes due."""
         strict = self.handling.policy.strict_order
         events, grant = await self.reads.submit((page_id, psid))
         again = len(events.items) == EVENTS_PER_ROUND
