@@ -101,8 +101,10 @@ async def test_a_send_that_must_wait_asks_for_a_later_turn_and_holds_the_next(
 async def test_a_paused_page_leaves_its_messages_untried_until_the_pause_ends(
     store: Store, graph: GraphClient, facebook: FakeSendAPI, echo: Bot
 ) -> None:
+    # Paused by another worker: the pause is in the store.
+    until = datetime.now(UTC) + timedelta(seconds=60)
+    await store.page_pause(PAGE_ID, until=until, strikes=1, reason="code 613")
     backoff = PageBackoff(store)
-    until = await backoff.rate_limited(PAGE_ID, retry_after=60)
     await store.inbox_add([message("a", "hi", 1000)])
     later = Later()
     await make_job(store, graph, echo, later, backoff=backoff).run(PAGE_ID, "a")
