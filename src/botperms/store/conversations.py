@@ -146,21 +146,13 @@ class ConversationRepository(CompletionRepository, GrantRepository):
             reads.append((ConversationEvents(items, wait_until), grants.get(conversation)))
         return reads
 
-    async def conversation_commit(
-        self, outcome: EventOutcome, page_id: str, psid: str, now: datetime, *, claim: bool
-    ) -> ConversationSends:
-        """Complete one event (guarded: :class:`StaleCompletion` if another run of the job
-        got there first) and, with ``claim``, claim the conversation's due messages in the
-        same transaction, which spares the turn a round trip."""
-        (sends,) = await self.conversation_commit_many([Commit(outcome, page_id, psid, claim)], now)
-        return sends
-
     async def conversation_commit_many(
         self, commits: Sequence[Commit], now: datetime
     ) -> list[ConversationSends]:
-        """``conversation_commit`` for the turns of several conversations at once, in one
-        transaction (the worker's group commit). A stale event fails the whole batch with
-        :class:`StaleCompletion`, so the caller retries its items one by one."""
+        """Complete each turn's event (guarded: :class:`StaleCompletion` if another run of a
+        job got there first) and claim the due messages of the conversations whose commit
+        asks for it, for several turns in one transaction (the worker's group commit). A
+        stale event fails the whole batch, so the caller retries its items one by one."""
         async with self._tx(None) as tx:
             await self.inbox_complete([c.outcome for c in commits], guarded=True, session=tx)
             wanted = sorted({(c.page_id, c.psid) for c in commits if c.claim and c.psid})
