@@ -6,10 +6,10 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
 from botperms.store import Database
-from botperms.store.models import Base
+from botperms.store.models import Base, conversation_group
 
 TABLES = {
     "messenger_users",
@@ -63,3 +63,27 @@ async def test_sqlite_connections_use_wal_and_foreign_keys(database: Database) -
         assert (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
         assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
         assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 5000
+
+
+async def test_the_groups_migration_gives_waiting_rows_their_group(database: Database) -> None:
+    await database.downgrade("0005")
+    async with database.engine.begin() as connection:
+        for key, psid, status in (
+            ("e1", "alice", "pending"),
+            ("e2", None, "pending"),
+            ("e3", "bob", "done"),
+        ):
+            await connection.execute(
+                text(
+                    "INSERT INTO inbox (event_key, page_id, psid, kind, payload, standby, "
+                    "event_time, received_at, status, attempts) VALUES (:key, 'p', :psid, "
+                    "'message', '{}', false, 1, '2026-12-01 00:00:00+00:00', :status, 0)"
+                ),
+                {"key": key, "psid": psid, "status": status},
+            )
+    await database.migrate()
+    async with database.engine.connect() as connection:
+        rows = (
+            await connection.execute(text("SELECT event_key, conversation_group FROM inbox"))
+        ).all()
+    assert dict(rows) == {"e1": conversation_group("alice"), "e2": 0, "e3": None}

@@ -1,7 +1,13 @@
 """Storage: SQLAlchemy models and repositories, Alembic migrations, token encryption."""
 
 from botperms.store.batching import Batcher
-from botperms.store.conversations import Commit, ConversationEvents, ConversationSends
+from botperms.store.conversations import (
+    Commit,
+    ConversationEvents,
+    ConversationSends,
+    ConversationWork,
+    GroupWork,
+)
 from botperms.store.crypto import TokenCipher, new_key
 from botperms.store.database import Database
 from botperms.store.effects import (
@@ -34,6 +40,7 @@ from botperms.store.inbox import (
     login_succeeded_event,
     replay_event,
 )
+from botperms.store.models import CONVERSATION_GROUPS, conversation_group
 from botperms.store.operations import LoginCancelled
 from botperms.store.outbox import SendOutcome
 from botperms.store.page_directory import PageDirectory
@@ -53,12 +60,14 @@ from botperms.store.repositories import Store
 from botperms.store.roles import RoleLock, UnsafeSetup
 
 __all__ = [
+    "CONVERSATION_GROUPS",
     "PRUNE_KINDS",
     "AttemptAlreadyConsumed",
     "Batcher",
     "Commit",
     "ConversationEvents",
     "ConversationSends",
+    "ConversationWork",
     "CountIntentAsk",
     "Database",
     "DeletionRequestRecord",
@@ -68,6 +77,7 @@ __all__ = [
     "ExpireGrant",
     "Failed",
     "GrantRecord",
+    "GroupWork",
     "Handled",
     "InboxItem",
     "Leave",
@@ -96,6 +106,7 @@ __all__ = [
     "TokenCipher",
     "TokenDecryptError",
     "UnsafeSetup",
+    "conversation_group",
     "conversation_of",
     "internal_event",
     "login_failed_event",

@@ -1,7 +1,8 @@
-"""One conversation's queue, for the distributed worker: its due events, its messages to send,
-and which conversations have work that no job may be holding (the sweeper's question).
+"""Conversations' queues, for the distributed worker: a group of conversations' due events and
+messages to send, and which conversations have work that no job may be holding (the sweeper's
+question).
 
-The queue engine runs one job per conversation at a time (a lock per conversation), so these
+The queue engine runs one job per group of conversations at a time (a lock per group), so these
 reads need no row locks of their own; what they guard against instead is a job that runs after
 another job already finished the same rows (``inbox_complete(..., guarded=True)``)."""
 
@@ -62,80 +63,99 @@ def _conversations(
     return cast(ColumnElement[bool], tuple_(page, person).in_(list(conversations)))
 
 
-class ConversationRepository(CompletionRepository, GrantRepository):
-    async def conversation_read(
-        self, page_id: str, psid: str, now: datetime, limit: int, *, strict_order: bool = True
-    ) -> tuple[ConversationEvents, GrantRecord | None]:
-        """The conversation's pending events due by ``now``, oldest first, and the person's
-        active grant, in one read. ``strict_order``: an event waiting for its retry holds
-        back the ones after it."""
-        (read,) = await self.conversation_read_many([(page_id, psid)], now, limit, strict_order)
-        return read
+@dataclass(frozen=True, slots=True)
+class ConversationWork:
+    """One conversation's due work in a group: its due ``events`` (oldest first, with when a
+    waiting one comes due), the person's active ``grant``, and whether it has messages due to
+    send (``sends_due``: queued outside any event, retries come due, or left "sending" by a
+    worker that died)."""
 
-    async def conversation_read_many(
+    page_id: str
+    psid: str
+    events: ConversationEvents
+    grant: GrantRecord | None
+    sends_due: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupWork:
+    """A group's due work, conversation by conversation (in the order of their oldest event).
+    ``full``: the read stopped at its limits, so more may be due."""
+
+    conversations: list[ConversationWork]
+    full: bool
+
+
+class ConversationRepository(CompletionRepository, GrantRepository):
+    async def group_read(
         self,
-        conversations: Sequence[tuple[str, str]],
+        page_id: str,
+        group: int,
         now: datetime,
+        *,
         limit: int,
+        per_conversation: int,
         strict_order: bool = True,
-    ) -> list[tuple[ConversationEvents, GrantRecord | None]]:
-        """``conversation_read`` for several conversations in one read (the worker's turns
-        that start together). At most ``limit`` events each."""
+    ) -> GroupWork:
+        """The due work of one group of a page's conversations (``conversation_group``), in
+        one read: at most ``per_conversation`` pending events of each conversation and
+        ``limit`` in all, the grants of the people they are from, and the conversations
+        with messages due. ``strict_order``: an event waiting for its retry holds back the
+        ones after it."""
         table = cast(Table, InboxEvent.__table__)
         c = table.c
+        outbox = cast(Table, OutboxMessage.__table__).c
         when = aware(now)
-        people = sorted({(page, psid) for page, psid in conversations if psid})
-        rows: list[Any] = []
-        grants: dict[tuple[str, str], GrantRecord] = {}
+        # At most ``per_conversation`` each, so a busy conversation cannot crowd out the rest.
+        rank = (
+            func.row_number().over(partition_by=c.psid, order_by=(c.event_time, c.id)).label("rank")
+        )
+        ranked = (
+            select(table, rank)
+            .where(c.status == "pending", c.page_id == page_id, c.conversation_group == group)
+            .subquery()
+        )
+        events = (
+            select(ranked)
+            .where(ranked.c.rank <= per_conversation)
+            .order_by(ranked.c.event_time, ranked.c.id)
+            .limit(limit)
+        )
+        sends = (
+            select(outbox.psid)
+            .where(
+                outbox.status.in_(("pending", "sending")),
+                outbox.page_id == page_id,
+                outbox.conversation_group == group,
+                or_(outbox.status == "sending", outbox.next_attempt_at <= when),
+            )
+            .distinct()
+        )
+        grants: dict[str, GrantRecord] = {}
         async with self._db.read() as tx:
             connection = await tx.connection()
+            rows = (await connection.execute(events)).all()
+            with_sends = {row[0] for row in await connection.execute(sends)}
+            people = sorted({row.psid for row in rows if row.psid})
             if people:
-                # At most ``limit`` per conversation, so a busy one cannot crowd out the others.
-                rank = (
-                    func.row_number()
-                    .over(partition_by=(c.page_id, c.psid), order_by=(c.event_time, c.id))
-                    .label("rank")
-                )
-                ranked = (
-                    select(table, rank)
-                    .where(_conversations(c.page_id, c.psid, people), c.status == "pending")
-                    .subquery()
-                )
-                query = (
-                    select(ranked)
-                    .where(ranked.c.rank <= limit)
-                    .order_by(ranked.c.event_time, ranked.c.id)
-                )
-                rows += (await connection.execute(query)).all()
-            for page_id in sorted({page for page, psid in conversations if not psid}):
-                # Events without a person (one conversation per page); rare.
-                query = (
-                    select(table)
-                    .where(c.page_id == page_id, c.psid.is_(None), c.status == "pending")
-                    .order_by(c.event_time, c.id)
-                    .limit(limit)
-                )
-                rows += (await connection.execute(query)).all()
-            with_events = sorted({(row.page_id, row.psid) for row in rows if row.psid})
-            if with_events:
-                # Core, not the ORM: this runs for every turn, thousands of times a second.
+                # Core, not the ORM: this runs for every job, hundreds of times a second.
                 g = cast(Table, Grant.__table__)
                 found = await connection.execute(
                     select(g).where(
-                        _conversations(g.c.page_id, g.c.psid, with_events),
-                        g.c.status == "active",
+                        g.c.page_id == page_id, g.c.psid.in_(people), g.c.status == "active"
                     )
                 )
                 for active in found.all():
-                    grants[(active.page_id, active.psid)] = self._grant_record(cast(Grant, active))
-        by_conversation: dict[tuple[str, str], list[Any]] = {}
+                    grants[active.psid] = self._grant_record(cast(Grant, active))
+        by_person: dict[str, list[Any]] = {}
         for row in rows:
-            by_conversation.setdefault((row.page_id, row.psid or ""), []).append(row)
-        reads: list[tuple[ConversationEvents, GrantRecord | None]] = []
-        for conversation in conversations:
+            by_person.setdefault(row.psid or "", []).append(row)
+        full = len(rows) == limit or any(len(v) == per_conversation for v in by_person.values())
+        work: list[ConversationWork] = []
+        for psid, found_rows in by_person.items():
             items: list[InboxItem] = []
             wait_until: datetime | None = None
-            for row in by_conversation.get(conversation, [])[:limit]:
+            for row in found_rows:
                 retry_at = aware(row.retry_at) if row.retry_at is not None else None
                 if retry_at is not None and retry_at > when:
                     wait_until = retry_at if wait_until is None else min(wait_until, retry_at)
@@ -143,8 +163,13 @@ class ConversationRepository(CompletionRepository, GrantRepository):
                         break
                     continue
                 items.append(_inbox_item(row))
-            reads.append((ConversationEvents(items, wait_until), grants.get(conversation)))
-        return reads
+            events_of = ConversationEvents(items, wait_until)
+            work.append(
+                ConversationWork(page_id, psid, events_of, grants.get(psid), psid in with_sends)
+            )
+        for psid in sorted(with_sends - set(by_person)):
+            work.append(ConversationWork(page_id, psid, ConversationEvents([], None), None, True))
+        return GroupWork(work, full)
 
     async def conversation_commit_many(
         self, commits: Sequence[Commit], now: datetime
@@ -161,13 +186,13 @@ class ConversationRepository(CompletionRepository, GrantRepository):
         return [claimed.get((c.page_id, c.psid), empty) if c.claim else empty for c in commits]
 
     async def conversation_sends(
-        self, page_id: str, psid: str, now: datetime, limit: int = 100
-    ) -> ConversationSends:
-        """Claim the conversation's messages that are due, in order, up to the first one that
-        waits for a retry (which holds back the rest): they become "sending"."""
+        self, conversations: Sequence[tuple[str, str]], now: datetime, limit: int = 100
+    ) -> dict[tuple[str, str], ConversationSends]:
+        """Claim each conversation's messages that are due, in order, up to the first one
+        that waits for a retry (which holds back the rest): they become "sending". One
+        transaction for all of them."""
         async with self._tx(None) as tx:
-            claimed = await self._claim_sends(tx, [(page_id, psid)], now, limit)
-        return claimed.get((page_id, psid), ConversationSends([], 0, None))
+            return await self._claim_sends(tx, sorted(set(conversations)), now, limit)
 
     async def _claim_sends(
         self,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from botperms.config import INTERNAL_FIELD
 from botperms.store.base import Repository, aware, utcnow
-from botperms.store.models import InboxEvent
+from botperms.store.models import InboxEvent, conversation_group
 from botperms.store.records import (
     GrantRecord,
     InboxItem,
@@ -115,6 +115,7 @@ class InboxRepository(Repository):
                 "payload": item.payload,
                 "event_time": item.event_time,
                 "standby": item.standby,
+                "conversation_group": conversation_group(item.psid),
                 "received_at": now,
                 "status": "pending",
                 "attempts": 0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Dialect,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -22,6 +24,19 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ACTIVE_ONLY = text("status = 'active'")
+
+# The distributed mode's workers take a page's conversations in this many groups: one job
+# handles a whole group's due work (see botperms.worker.engine).
+CONVERSATION_GROUPS = 64
+
+
+def conversation_group(psid: str | None) -> int:
+    """The group of a conversation (a stable hash of the PSID; events without a person: 0)."""
+    return zlib.crc32(psid.encode()) % CONVERSATION_GROUPS if psid else 0
+
+
+def _group_default(context: Any) -> int:
+    return conversation_group(context.get_current_parameters().get("psid"))
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -133,6 +148,7 @@ class InboxEvent(Base):
         Index("ix_inbox_status_time", "status", "event_time", "id"),
         Index("ix_inbox_conversation", "page_id", "psid"),
         Index("ix_inbox_status_retry", "status", "retry_at"),
+        Index("ix_inbox_group", "status", "page_id", "conversation_group", "event_time", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -151,6 +167,8 @@ class InboxEvent(Base):
     retry_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None]
+    # conversation_group(psid), stored so a worker reads a group's events from an index.
+    conversation_group: Mapped[int | None] = mapped_column(SmallInteger, default=_group_default)
 
 
 class OutboxMessage(Base):
@@ -158,6 +176,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_status_conversation", "status", "page_id", "psid", "id"),
         Index("ix_outbox_status_id", "status", "id"),
+        Index("ix_outbox_group", "status", "page_id", "conversation_group", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -173,6 +192,7 @@ class OutboxMessage(Base):
     message_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    conversation_group: Mapped[int | None] = mapped_column(SmallInteger, default=_group_default)
 
 
 class LinkCode(Base):

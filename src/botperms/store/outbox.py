@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from botperms.store.base import Repository, aware, clip, utcnow
 from botperms.store.effects import Send
-from botperms.store.models import InboxEvent, OutboxMessage
+from botperms.store.models import InboxEvent, OutboxMessage, conversation_group
 from botperms.store.records import OutboxItem
 
 # What a person does that opens (or resets) Messenger's 24-hour window (contract §2.2).
@@ -75,6 +75,7 @@ class OutboxRepository(Repository):
             {
                 "page_id": send.page_id,
                 "psid": send.psid,
+                "conversation_group": conversation_group(send.psid),
                 "payload": send.payload,
                 "messaging_type": send.messaging_type,
                 "tag": send.tag,

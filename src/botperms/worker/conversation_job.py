@@ -1,15 +1,20 @@
-"""The distributed worker's job: one turn of one conversation.
+"""The distributed worker's job: one turn of a group of a page's conversations.
 
-The queue engine runs at most one job per conversation at a time, in the order they were
-deferred (a lock per conversation), on any worker. A turn handles the conversation's due
-events one by one, each committed with its effects (and refused if another run of the job got
-there first), then sends its queued messages in order. It repeats while the turn's own effects
-queued more work, and asks for a later turn when something waits for a retry.
+The queue engine runs at most one job per group at a time, in the order they were deferred (a
+lock per group), on any worker. A turn reads the group's due work in one go, then runs its
+conversations side by side: each handles its due events one by one, each committed with its
+effects (and refused if another run of the job got there first), then sends its queued
+messages in order. The conversations' commits, claims and send records share transactions
+(group commit), so a backlog costs fewer round trips per event, not more. The turn repeats
+while it left work behind (its effects queued events, or the read was full), and asks for a
+later turn when something waits for a retry.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
@@ -18,11 +23,10 @@ from botperms.metrics import INBOX, OUTBOX
 from botperms.store import (
     Batcher,
     Commit,
-    ConversationEvents,
     ConversationSends,
+    ConversationWork,
     EventOutcome,
     Failed,
-    GrantRecord,
     Handled,
     QueueEvent,
     ReplayIntent,
@@ -35,16 +39,24 @@ from botperms.worker.sending import Sender
 
 log = structlog.get_logger(__name__)
 
-# Events read per round; a busy conversation takes several rounds (or turns).
+# Events read per conversation and per round; a busy conversation takes several rounds.
 EVENTS_PER_ROUND = 50
-# Rounds per turn: a conversation that keeps queueing work for itself yields its worker.
+# Events read per group and per round: the group's conversations run side by side.
+EVENTS_PER_TURN = 500
+# Rounds per turn: a group that keeps queueing work for itself yields its worker.
 MAX_ROUNDS = 8
 
-Later = Callable[[str, str, datetime], Awaitable[None]]
+Later = Callable[[str, int, datetime], Awaitable[None]]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Turn:
+    again: bool  # the conversation has more work now (its effects queued events)
+    wait: datetime | None  # when its next retry comes due
 
 
 class ConversationJob:
@@ -57,38 +69,32 @@ class ConversationJob:
         later: Later,
         clock: Callable[[], datetime] = _now,
     ) -> None:
-        """``later(page_id, psid, when)``: ask for another turn of the conversation at
-        ``when`` (a retry that is not due yet, or work left after ``MAX_ROUNDS``)."""
+        """``later(page_id, group, when)``: ask for another turn of the group at ``when``
+        (a retry that is not due yet, or work left after ``MAX_ROUNDS``)."""
         self.store = store
         self.handling = handling
         self.sender = sender
         self._later = later
         self._clock = clock
-        # The turns running at once in this worker share their transactions (group commit),
-        # as the embedded worker's events do: one completion-and-claim and one send record
-        # per batch instead of one each.
-        self.reads: Batcher[tuple[str, str], tuple[ConversationEvents, GrantRecord | None]] = (
-            Batcher("turn_read", self._read, max_batch=200)
-        )
+        # The conversations of a turn, and the turns running at once in this worker, share
+        # their transactions (group commit), as the embedded worker's events do.
         self.commits: Batcher[Commit, ConversationSends] = Batcher(
             "turn_commit", self._commit, max_batch=200
+        )
+        self.claims: Batcher[tuple[str, str], ConversationSends] = Batcher(
+            "turn_claim", self._claim, max_batch=200
         )
         self.finishes: Batcher[tuple[list[SendOutcome], list[int]], None] = Batcher(
             "turn_finish", self._finish, max_batch=200
         )
 
-    async def _read(
-        self, conversations: Sequence[tuple[str, str]]
-    ) -> list[tuple[ConversationEvents, GrantRecord | None]]:
-        return await self.store.conversation_read_many(
-            conversations,
-            self._clock(),
-            EVENTS_PER_ROUND,
-            strict_order=self.handling.policy.strict_order,
-        )
-
     async def _commit(self, commits: Sequence[Commit]) -> list[ConversationSends]:
         return await self.store.conversation_commit_many(commits, self._clock())
+
+    async def _claim(self, conversations: Sequence[tuple[str, str]]) -> list[ConversationSends]:
+        claimed = await self.store.conversation_sends(conversations, self._clock())
+        empty = ConversationSends([], 0, None)
+        return [claimed.get(conversation, empty) for conversation in conversations]
 
     async def _finish(self, batch: Sequence[tuple[list[SendOutcome], list[int]]]) -> list[None]:
         await self.store.outbox_finish([outcome for outcomes, _ in batch for outcome in outcomes])
@@ -97,32 +103,56 @@ class ConversationJob:
             await self.store.outbox_release(released)
         return [None] * len(batch)
 
-    async def run(self, page_id: str, psid: str) -> None:
+    async def run(self, page_id: str, group: int) -> None:
         for _ in range(MAX_ROUNDS):
-            again, claimed, wait_events = await self._handle_events(page_id, psid)
-            if claimed is None and psid:
-                # No event committed this round (the turn was for messages alone, or there
-                # was nothing): claim the messages on their own.
-                claimed = await self.store.conversation_sends(page_id, psid, self._clock())
-            wait_sends = await self._send(claimed) if claimed else None
-            if not again:
-                # Nothing new for this conversation came out of the turn (the usual case:
-                # an event answered). Its later work has, or will get, turns of its own.
-                waits = [when for when in (wait_events, wait_sends) if when is not None]
+            work = await self.store.group_read(
+                page_id,
+                group,
+                self._clock(),
+                limit=EVENTS_PER_TURN,
+                per_conversation=EVENTS_PER_ROUND,
+                strict_order=self.handling.policy.strict_order,
+            )
+            turns = await asyncio.gather(
+                *(self._conversation(conversation) for conversation in work.conversations),
+                return_exceptions=True,
+            )
+            # Every conversation has finished before the job ends, even when one failed: the
+            # group's next job must not run beside a conversation still in this one.
+            failed = [turn for turn in turns if isinstance(turn, BaseException)]
+            if failed:
+                raise failed[0]
+            done = [turn for turn in turns if isinstance(turn, _Turn)]
+            if not (work.full or any(turn.again for turn in done)):
+                # Nothing new came out of the turn (the usual case: events answered). Later
+                # work has, or will get, turns of its own.
+                waits = [turn.wait for turn in done if turn.wait is not None]
                 if waits:
-                    await self._later(page_id, psid, min(waits))
+                    await self._later(page_id, group, min(waits))
                 return
-        await self._later(page_id, psid, self._clock())
+        await self._later(page_id, group, self._clock())
+
+    async def _conversation(self, work: ConversationWork) -> _Turn:
+        """One conversation's part of the turn: its events, then its messages."""
+        page_id, psid = work.page_id, work.psid
+        again, claimed, wait_events = await self._handle_events(work)
+        if claimed is None and psid and (work.events.items or work.sends_due):
+            # No commit claimed the messages (the conversation had only messages due, or
+            # its events stopped early): claim them on their own.
+            claimed = await self.claims.submit((page_id, psid))
+        wait_sends = await self._send(claimed) if claimed else None
+        waits = [when for when in (wait_events, wait_sends) if when is not None]
+        return _Turn(again, min(waits) if waits else None)
 
     async def _handle_events(
-        self, page_id: str, psid: str
+        self, work: ConversationWork
     ) -> tuple[bool, ConversationSends | None, datetime | None]:
-        """Handle the due events one by one. Returns whether the turn must go round again
-        (an effect queued an event of this conversation, or the read was full), the messages
-        the last completion claimed, and when a waiting event comes due."""
+        """Handle the due events one by one. Returns whether an effect queued new events
+        (the turn must go round again), the messages the last completion claimed, and when a
+        waiting event comes due."""
         strict = self.handling.policy.strict_order
-        events, grant = await self.reads.submit((page_id, psid))
-        again = len(events.items) == EVENTS_PER_ROUND
+        page_id, psid, events, grant = work.page_id, work.psid, work.events, work.grant
+        again = False
         claimed: ConversationSends | None = None
         for index, item in enumerate(events.items):
             if index and psid:

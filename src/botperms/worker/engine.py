@@ -1,9 +1,14 @@
 """The distributed mode's queue engine: procrastinate on the shared PostgreSQL database.
 
-A job is one turn of one conversation (``ConversationJob``). Every job of a conversation
-carries the conversation as its procrastinate ``lock``, so jobs of one conversation run one at
-a time and in the order they were deferred, whichever worker takes them, while different
-conversations run in parallel on every worker.
+A page's conversations fall into ``CONVERSATION_GROUPS`` groups (a hash of the PSID), and a job
+is one turn of one group (``ConversationJob``): it handles the due work of every conversation
+of the group. Every job of a group carries the group as its procrastinate ``lock``, so the jobs
+of one group, and so of one conversation, run one at a time and in the order they were
+deferred, whichever worker takes them, while different groups run in parallel on every worker.
+At most one job per group waits at a time (a ``queueing_lock``): the job that runs reads all
+that is due by then, so under a backlog a job handles many events and the queue's own cost per
+event falls. One job per conversation paid procrastinate's fetch and finish and its own round
+trips for every event.
 
 Deferring happens after the events commit (procrastinate has its own connection pool), so a
 crash in between can leave an event with no job. Each worker therefore sweeps: every few
@@ -17,25 +22,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import structlog
 from procrastinate import App, PsycopgConnector
 from procrastinate import exceptions as pexc
-from procrastinate.jobs import Job
+from procrastinate.jobs import Job, Status
 from sqlalchemy.engine import make_url
 
-from botperms.store import Store
+from botperms.store import Store, conversation_group
 from botperms.worker.conversation_job import ConversationJob
 
 log = structlog.get_logger(__name__)
 
-TASK = "botperms.conversation_turn"
-# A timer for a later turn. It carries no conversation lock: a waiting job with the lock would
-# hold back every newer job of the conversation until its time (procrastinate runs a lock's
-# jobs strictly in order). When it fires, it defers the turn itself.
-TIMER = "botperms.conversation_timer"
+TASK = "botperms.group_turn"
+# A timer for a later turn. It carries no group lock: a waiting job with the lock would hold
+# back every newer job of the group until its time (procrastinate runs a lock's jobs strictly
+# in order). When it fires, it defers the turn itself.
+TIMER = "botperms.group_timer"
+# The jobs of the version before groups (one per conversation), still in a queue after an
+# upgrade: each becomes its conversation's group turn.
+LEGACY_TASKS = ("botperms.conversation_turn", "botperms.conversation_timer")
 QUEUE = "conversations"
 SCHEMA_LOCK = 0x626F7470  # pg_advisory_xact_lock key while the schema is applied
 
@@ -48,8 +57,28 @@ def libpq_url(database_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def lock_of(page_id: str, psid: str) -> str:
-    return f"{page_id}:{psid}"
+def lock_of(page_id: str, group: int) -> str:
+    return f"{page_id}:g{group}"
+
+
+def groups_of(conversations: Iterable[tuple[str, str]]) -> list[tuple[str, int]]:
+    return sorted({(page_id, conversation_group(psid)) for page_id, psid in conversations})
+
+
+# procrastinate's batch defer fails the whole batch when one job's queueing lock is taken, and
+# under load a group's next turn almost always waits already: so the deferral of a flush is one
+# INSERT that skips the groups with a waiting turn. (The row is what defer_jobs would write;
+# procrastinate's triggers notify the workers as for any job.)
+DEFER_TURNS = """
+INSERT INTO procrastinate_jobs (queue_name, task_name, lock, queueing_lock, args)
+SELECT %(queue)s, %(task)s, turn.lock, 'turn:' || turn.lock, turn.args::jsonb
+FROM unnest(%(locks)s::text[], %(args)s::text[]) AS turn(lock, args)
+ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
+"""
+SOONER = """
+UPDATE procrastinate_jobs SET scheduled_at = LEAST(scheduled_at, %(when)s)
+WHERE queueing_lock = %(lock)s AND status = 'todo'
+"""
 
 
 class QueueEngine:
@@ -57,23 +86,27 @@ class QueueEngine:
 
     def __init__(self, database_url: str, *, stalled_after: float = 30.0) -> None:
         self._conninfo = libpq_url(database_url)
-        self.app = App(
-            connector=PsycopgConnector(conninfo=self._conninfo, min_size=1, max_size=8)
-        )
+        self._connector = PsycopgConnector(conninfo=self._conninfo, min_size=1, max_size=8)
+        self.app = App(connector=self._connector)
         self.stalled_after = stalled_after
         self._job: ConversationJob | None = None
         self._opened = False
 
-        async def conversation_turn(page_id: str, psid: str) -> None:
+        async def group_turn(page_id: str, group: int) -> None:
             if self._job is None:  # pragma: no cover - only workers register a job
                 raise RuntimeError("this process runs no conversation jobs")
-            await self._job.run(page_id, psid)
+            await self._job.run(page_id, group)
 
-        async def conversation_timer(page_id: str, psid: str) -> None:
-            await self.defer_once(page_id, psid, tag="timer")
+        async def group_timer(page_id: str, group: int) -> None:
+            await self.defer_groups([(page_id, group)])
 
-        self.app.task(name=TASK, queue=QUEUE)(conversation_turn)
-        self.app.task(name=TIMER, queue=QUEUE)(conversation_timer)
+        async def legacy(page_id: str, psid: str) -> None:
+            await self.defer([(page_id, psid)])
+
+        self.app.task(name=TASK, queue=QUEUE)(group_turn)
+        self.app.task(name=TIMER, queue=QUEUE)(group_timer)
+        for name in LEGACY_TASKS:
+            self.app.task(name=name, queue=QUEUE)(legacy)
 
     def bind(self, job: ConversationJob) -> None:
         """The job the workers of this process run (the composition root builds it after
@@ -114,36 +147,21 @@ class QueueEngine:
             )
 
     # -- deferring ---------------------------------------------------------------------
-    async def defer(self, conversations: Iterable[tuple[str, str]]) -> None:
-        """One turn for each conversation (one INSERT for all of them)."""
-        jobs = [self._new_job(page_id, psid) for page_id, psid in dict.fromkeys(conversations)]
-        if jobs:
-            await self.app.job_manager.batch_defer_jobs_async(jobs)
+    async def defer(self, conversations: Iterable[tuple[str, str]]) -> int:
+        """A turn for the group of each conversation, unless one is already waiting (one
+        INSERT for all of them). Returns how many turns were deferred."""
+        return await self.defer_groups(groups_of(conversations))
 
-    async def defer_once(self, page_id: str, psid: str, *, tag: str = "sweep") -> bool:
-        """A turn unless one with the same ``tag`` is already waiting (so sweeps and timers
-        do not pile up jobs). True when a job was deferred."""
-        job = self._new_job(page_id, psid, queueing_lock=f"{tag}:{lock_of(page_id, psid)}")
-        return await self._defer_unless_waiting(job)
-
-    async def _defer_unless_waiting(self, job: Job) -> bool:
-        try:
-            await self.app.job_manager.defer_job_async(job)
-        except pexc.AlreadyEnqueued:
-            return False
-        return True
-
-    def _new_job(
-        self, page_id: str, psid: str, *, queueing_lock: str | None = None, timer: bool = False
-    ) -> Job:
-        return Job(
-            id=None,
-            queue=QUEUE,
-            lock=None if timer else lock_of(page_id, psid),
-            queueing_lock=queueing_lock,
-            task_name=TIMER if timer else TASK,
-            task_kwargs={"page_id": page_id, "psid": psid},
-        )
+    async def defer_groups(self, groups: Sequence[tuple[str, int]]) -> int:
+        if not groups:
+            return 0
+        locks = [lock_of(page_id, group) for page_id, group in groups]
+        args = [json.dumps({"page_id": page_id, "group": group}) for page_id, group in groups]
+        async with self._connector.pool.connection() as connection:
+            cursor = await connection.execute(
+                DEFER_TURNS, {"queue": QUEUE, "task": TASK, "locks": locks, "args": args}
+            )
+            return int(cursor.rowcount)
 
     # -- running -------------------------------------------------------------------------
     async def run_worker(self, *, concurrency: int, name: str) -> None:
@@ -162,22 +180,29 @@ class QueueEngine:
 
     async def sweep(self, store: Store, *, older_than: timedelta) -> dict[str, int]:
         """One pass: retry the jobs of dead workers, then defer turns for work nobody has."""
-        retried = 0
         stalled = await self.app.job_manager.get_stalled_jobs(
             seconds_since_heartbeat=self.stalled_after
         )
+        # A dead worker's turn is ended, not retried: the group's next turn (there may be one
+        # waiting already, which a retried job would collide with on the queueing lock) reads
+        # all that is due, and takes the messages it left "sending" as ambiguous.
+        orphaned: set[tuple[str, int]] = set()
         for job in stalled:
-            with contextlib.suppress(Exception):  # another worker's sweep retried it first
-                await self.app.job_manager.retry_job(job)
-                retried += 1
-        due = await store.conversations_due(datetime.now(UTC), older_than=older_than)
-        # Work that waits behind a job of its conversation (a backlog) is not lost: deferring
-        # more turns for it would only add jobs that find nothing, and slow the backlog down.
-        held = await self._locks_with_jobs([lock_of(page_id, psid) for page_id, psid in due])
-        deferred = 0
-        for page_id, psid in due:
-            if lock_of(page_id, psid) not in held:
-                deferred += await self.defer_once(page_id, psid)
+            with contextlib.suppress(Exception):  # another worker's sweep ended it first
+                await self.app.job_manager.finish_job(job, Status.FAILED, delete_job=True)
+                kwargs = job.task_kwargs
+                if "group" in kwargs:
+                    orphaned.add((str(kwargs["page_id"]), int(str(kwargs["group"]))))
+                elif "psid" in kwargs:  # a job of the version before groups
+                    orphaned.add((str(kwargs["page_id"]), conversation_group(str(kwargs["psid"]))))
+        retried = await self.defer_groups(sorted(orphaned)) if orphaned else 0
+        due = groups_of(await store.conversations_due(datetime.now(UTC), older_than=older_than))
+        # Work that waits behind a running job of its group (a backlog) is not lost: it gets
+        # the group's next turn, which that job's end lets run.
+        held = await self._locks_with_jobs([lock_of(page_id, group) for page_id, group in due])
+        deferred = await self.defer_groups(
+            [(page_id, group) for page_id, group in due if lock_of(page_id, group) not in held]
+        )
         if retried or deferred:
             log.info("queue.swept", retried=retried, deferred=deferred)
         return {"retried": retried, "deferred": deferred}
@@ -200,9 +225,21 @@ class QueueEngine:
                 log.warning("queue.sweep_failed", error=str(exc))
             await asyncio.sleep(every)
 
-    async def later(self, page_id: str, psid: str, when: datetime) -> None:
-        """A turn of the conversation at ``when`` (one timer per conversation at a time)."""
-        job = self._new_job(
-            page_id, psid, queueing_lock=f"later:{lock_of(page_id, psid)}", timer=True
+    async def later(self, page_id: str, group: int, when: datetime) -> None:
+        """A turn of the group at ``when`` (one timer per group at a time: a second one
+        waits on the first, which, when it fires, lets the group's turn handle both)."""
+        job = Job(
+            id=None,
+            queue=QUEUE,
+            lock=None,
+            queueing_lock=f"later:{lock_of(page_id, group)}",
+            task_name=TIMER,
+            task_kwargs={"page_id": page_id, "group": group},
+            scheduled_at=when,
         )
-        await self._defer_unless_waiting(job.evolve(scheduled_at=when))
+        try:
+            await self.app.job_manager.defer_job_async(job)
+        except pexc.AlreadyEnqueued:
+            # The group's timer waits already: make it fire by ``when`` if that is sooner.
+            async with self._connector.pool.connection() as connection:
+                await connection.execute(SOONER, {"lock": job.queueing_lock, "when": when})
