@@ -87,3 +87,12 @@ async def test_the_groups_migration_gives_waiting_rows_their_group(database: Dat
             await connection.execute(text("SELECT event_key, conversation_group FROM inbox"))
         ).all()
     assert dict(rows) == {"e1": conversation_group("alice"), "e2": 0, "e3": None}
+
+
+async def test_postgresql_plans_each_statement_for_its_parameters(database: Database) -> None:
+    # A generic plan cached while the queues were empty stalled the worker once they grew.
+    if database.dialect == "sqlite":
+        return
+    async with database.engine.connect() as connection:
+        mode = (await connection.exec_driver_sql("SHOW plan_cache_mode")).scalar()
+    assert mode == "force_custom_plan"
