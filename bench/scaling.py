@@ -17,8 +17,10 @@ reply, so a backlog counts against it), drain time, the CPU seconds each role us
 them replies per CPU-second of the processes that handle events (the workers; in the embedded
 mode the one process, which also does the web part). That last figure is the one compared
 across modes: on a 2-core machine shared with wrk, the Send API and PostgreSQL, wall-clock
-replies/s of 2 workers cannot show per-worker capacity. The audit counts lost and duplicated
-replies. Needs wrk and the local PostgreSQL (BOTPERMS_TEST_POSTGRES_URL or 127.0.0.1:5432).
+replies/s of 2 workers cannot show per-worker capacity. The audit counts lost messages (stored,
+never answered), unacknowledged ones (never stored: Facebook would redeliver them) and
+duplicated replies. Needs wrk and the local PostgreSQL (BOTPERMS_TEST_POSTGRES_URL or
+127.0.0.1:5432).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import os
 import re
 import secrets
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -83,6 +86,18 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
+def stored_texts(database_url: str) -> set[str]:
+    """The message texts the target stored (acknowledged)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        with sqlite3.connect(str(url.database)) as db:
+            query = "SELECT json_extract(payload, '$.message.text') FROM inbox"
+            return {row[0] for row in db.execute(query) if row[0] is not None}
+    with psycopg.connect(libpq(database_url)) as connection:
+        rows = connection.execute("SELECT payload->'message'->>'text' FROM inbox").fetchall()
+    return {row[0] for row in rows if row[0] is not None}
+
+
 def libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -98,7 +113,8 @@ class Result:
     handler_cpu_s: float = 0.0
     postgres_cpu_s: float = 0.0
     sent_messages: int = 0
-    lost: int = 0
+    lost: int = 0  # stored (acknowledged), never answered
+    unacked: int = 0  # never stored: not acknowledged, so Facebook would send it again
     duplicated: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -222,10 +238,16 @@ def run_one(target: str, args: argparse.Namespace, send_api: str, pg_url: str) -
         result.sent_messages = len(sent)
         result.replies = sum(replies.values())
         result.replies_per_s = result.replies / max(1e-9, last_change - started)
-        result.lost = sum(1 for text in sent if replies.get(text, 0) == 0)
+        stored = stored_texts(database_url)
+        unanswered = [text for text in sent if replies.get(text, 0) == 0]
+        result.lost = sum(1 for text in unanswered if text in stored)
+        result.unacked = len(unanswered) - result.lost
         result.duplicated = sum(max(0, n - 1) for n in replies.values())
-        if errors:
-            result.notes.append(f"{errors} requests not acknowledged (Facebook would redeliver)")
+        if errors or result.unacked:
+            result.notes.append(
+                f"{max(errors, result.unacked)} requests not acknowledged (in flight when wrk "
+                "stopped, or refused): Facebook would redeliver them"
+            )
         return result
     finally:
         processes.stop()
@@ -268,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     table = Table(title=f"wrk -c{args.connections}, {args.seconds} s load, then the drain")
     for column in (
         "target", "ack req/s", "replies", "replies/s", "drain s", "web CPU s",
-        "handler CPU s", "replies / handler CPU s", "PG CPU s", "lost", "dup",
+        "handler CPU s", "replies / handler CPU s", "PG CPU s", "lost", "unacked", "dup",
     ):  # fmt: skip
         table.add_column(column, justify="right")
     for r in results:
@@ -276,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             r.target, f"{r.requests_per_s:,.0f}", f"{r.replies:,}", f"{r.replies_per_s:,.0f}",
             f"{r.drain_s:.1f}", f"{r.web_cpu_s:.1f}", f"{r.handler_cpu_s:.1f}",
             f"{r.replies_per_handler_cpu_s:,.0f}", f"{r.postgres_cpu_s:.1f}", str(r.lost),
-            str(r.duplicated),
+            str(r.unacked), str(r.duplicated),
         )  # fmt: skip
     Console(width=200).print(table)
     for r in results:
