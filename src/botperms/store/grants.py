@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import Table, and_, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -133,12 +134,19 @@ class GrantRepository(Repository):
         """The active grants of many people at once (the worker reads them per batch)."""
         if not people:
             return {}
-        query = select(Grant).where(
-            tuple_(Grant.page_id, Grant.psid).in_(sorted(set(people))), Grant.status == "active"
+        table = cast(Table, Grant.__table__)
+        wanted = sorted(set(people))
+        person = (
+            and_(table.c.page_id == wanted[0][0], table.c.psid == wanted[0][1])
+            if len(wanted) == 1
+            else tuple_(table.c.page_id, table.c.psid).in_(wanted)
         )
+        # Core, not the ORM: the workers read grants for every batch of events.
+        query = select(table).where(person, table.c.status == "active")
         async with self._db.read() as tx:
-            rows = (await tx.scalars(query)).all()
-        return {(row.page_id, row.psid): self._grant_record(row) for row in rows}
+            connection = await tx.connection()
+            rows = (await connection.execute(query)).all()
+        return {(row.page_id, row.psid): self._grant_record(cast(Grant, row)) for row in rows}
 
     async def revoke_grant(
         self, page_id: str, psid: str, *, reason: str, session: AsyncSession | None = None

@@ -27,6 +27,7 @@ from botperms.store import (
     ConversationWork,
     EventOutcome,
     Failed,
+    GrantRecord,
     Handled,
     QueueEvent,
     ReplayIntent,
@@ -81,6 +82,9 @@ class ConversationJob:
         self.commits: Batcher[Commit, ConversationSends] = Batcher(
             "turn_commit", self._commit, max_batch=200
         )
+        self.grants: Batcher[tuple[str, str], GrantRecord | None] = Batcher(
+            "turn_grant", self._grants, max_batch=200
+        )
         self.claims: Batcher[tuple[str, str], ConversationSends] = Batcher(
             "turn_claim", self._claim, max_batch=200
         )
@@ -90,6 +94,10 @@ class ConversationJob:
 
     async def _commit(self, commits: Sequence[Commit]) -> list[ConversationSends]:
         return await self.store.conversation_commit_many(commits, self._clock())
+
+    async def _grants(self, people: Sequence[tuple[str, str]]) -> list[GrantRecord | None]:
+        found = await self.store.active_grants(people)
+        return [found.get(person) for person in people]
 
     async def _claim(self, conversations: Sequence[tuple[str, str]]) -> list[ConversationSends]:
         claimed = await self.store.conversation_sends(conversations, self._clock())
@@ -157,7 +165,7 @@ class ConversationJob:
         for index, item in enumerate(events.items):
             if index and psid:
                 # Read again: the event before may have changed it (a login, a revoke).
-                grant = (await self.store.active_grants([(page_id, psid)])).get((page_id, psid))
+                grant = await self.grants.submit((page_id, psid))
             outcome = await self.handling.outcome(item, grant)
             last = index == len(events.items) - 1
             try:
