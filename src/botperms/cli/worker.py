@@ -29,8 +29,8 @@ def worker(
         typer.Option(
             min=1,
             max=1000,
-            help="Conversations this worker handles at once (default "
-            "BOTPERMS_WORKER_CONCURRENCY, 32).",
+            help="Turns this worker runs at once; each turn handles one of a page's 64 groups "
+            "of conversations (default BOTPERMS_WORKER_CONCURRENCY, 32).",
         ),
     ] = None,
     log_level: Annotated[
