@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 import structlog
@@ -58,13 +59,15 @@ from botperms.web.metrics_server import MetricsServer
 from botperms.web.services import Services
 from botperms.worker import InboxWorker, OutboxWorker, RetryPolicy
 from botperms.worker.conversation_job import ConversationJob
-from botperms.worker.distributed import DistributedWorker
-from botperms.worker.engine import QueueEngine
 from botperms.worker.gauges import QueueGauges
 from botperms.worker.housekeeping import Housekeeper, retention_from
 from botperms.worker.page_backoff import PageBackoff
 from botperms.worker.process_lock import ProcessLock
 from botperms.worker.sending import Sender
+
+if TYPE_CHECKING:
+    from botperms.worker.distributed import DistributedWorker
+    from botperms.worker.engine import QueueEngine
 
 log = structlog.get_logger(__name__)
 
@@ -121,11 +124,14 @@ class App:
                 "web replicas and workers need PostgreSQL (BOTPERMS_DATABASE_URL): on SQLite "
                 "run the web part and the workers in one process with `botperms serve`"
             )
-        engine = (
-            QueueEngine(settings.database_url, stalled_after=settings.worker_stalled_seconds)
-            if role is not Role.EMBEDDED
-            else None
-        )
+        engine: QueueEngine | None = None
+        if role is not Role.EMBEDDED:
+            # Imported here: procrastinate and psycopg cost the embedded process ~30 MB.
+            from botperms.worker.engine import QueueEngine
+
+            engine = QueueEngine(
+                settings.database_url, stalled_after=settings.worker_stalled_seconds
+            )
         cipher = TokenCipher([key.get_secret_value() for key in settings.token_keys])
         store = Store(database, cipher)
         graph = GraphClient.from_settings(settings, http=http)
@@ -180,6 +186,8 @@ class App:
         )
         worker: DistributedWorker | None = None
         if engine is not None and role is Role.WORKER:
+            from botperms.worker.distributed import DistributedWorker
+
             engine.bind(ConversationJob(store, inbox.handling, sender, later=engine.later))
             worker = DistributedWorker(
                 engine,

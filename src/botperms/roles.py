@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import structlog
 
 from botperms.config import Settings
 from botperms.store import Database, NewInboxItem, RoleLock, Store, UnsafeSetup
-from botperms.worker.engine import QueueEngine
+
+if TYPE_CHECKING:
+    from botperms.worker.engine import QueueEngine
 
 log = structlog.get_logger(__name__)
 
