@@ -316,11 +316,16 @@ def main(argv: list[str] | None = None) -> int:
     ):  # fmt: skip
         table.add_column(column, justify="right")
     for r in results:
+        # bare-parse sends no replies: "no reply" and "unacked" mean nothing for it.
+        audit = (
+            ("-", "-")
+            if r.target == "bare-parse"
+            else (str(r.stored_unanswered), str(r.never_acknowledged))
+        )
         table.add_row(
             r.target, str(r.batch), f"{r.requests_per_s:,.0f}", f"{r.p50_ms:.1f}",
             f"{r.p99_ms:.1f}", f"{r.replies_per_s:,.0f}", f"{r.drain_s:.2f}", f"{r.rss_mb:.0f}",
-            f"{r.sent_messages:,}", str(r.stored_unanswered), str(r.never_acknowledged),
-            str(r.duplicated),
+            f"{r.sent_messages:,}", *audit, str(r.duplicated),
         )  # fmt: skip
     Console(width=200).print(table)
     for r in results:
