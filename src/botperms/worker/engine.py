@@ -179,7 +179,8 @@ class QueueEngine:
         )
 
     async def sweep(self, store: Store, *, older_than: timedelta) -> dict[str, int]:
-        """One pass: retry the jobs of dead workers, then defer turns for work nobody has."""
+        """One pass: end the turns of dead workers and defer their groups again, then defer
+        turns for work nobody has. Returns how many turns it ended and deferred."""
         stalled = await self.app.job_manager.get_stalled_jobs(
             seconds_since_heartbeat=self.stalled_after
         )
@@ -187,25 +188,27 @@ class QueueEngine:
         # waiting already, which a retried job would collide with on the queueing lock) reads
         # all that is due, and takes the messages it left "sending" as ambiguous.
         orphaned: set[tuple[str, int]] = set()
+        ended = 0
         for job in stalled:
             with contextlib.suppress(Exception):  # another worker's sweep ended it first
                 await self.app.job_manager.finish_job(job, Status.FAILED, delete_job=True)
+                ended += 1
                 kwargs = job.task_kwargs
                 if "group" in kwargs:
                     orphaned.add((str(kwargs["page_id"]), int(str(kwargs["group"]))))
                 elif "psid" in kwargs:  # a job of the version before groups
                     orphaned.add((str(kwargs["page_id"]), conversation_group(str(kwargs["psid"]))))
-        retried = await self.defer_groups(sorted(orphaned)) if orphaned else 0
+        deferred = await self.defer_groups(sorted(orphaned)) if orphaned else 0
         due = groups_of(await store.conversations_due(datetime.now(UTC), older_than=older_than))
         # Work that waits behind a running job of its group (a backlog) is not lost: it gets
         # the group's next turn, which that job's end lets run.
         held = await self._locks_with_jobs([lock_of(page_id, group) for page_id, group in due])
-        deferred = await self.defer_groups(
+        deferred += await self.defer_groups(
             [(page_id, group) for page_id, group in due if lock_of(page_id, group) not in held]
         )
-        if retried or deferred:
-            log.info("queue.swept", retried=retried, deferred=deferred)
-        return {"retried": retried, "deferred": deferred}
+        if ended or deferred:
+            log.info("queue.swept", ended=ended, deferred=deferred)
+        return {"ended": ended, "deferred": deferred}
 
     async def _locks_with_jobs(self, locks: list[str]) -> set[str]:
         if not locks:
@@ -226,8 +229,9 @@ class QueueEngine:
             await asyncio.sleep(every)
 
     async def later(self, page_id: str, group: int, when: datetime) -> None:
-        """A turn of the group at ``when`` (one timer per group at a time: a second one
-        waits on the first, which, when it fires, lets the group's turn handle both)."""
+        """A turn of the group at ``when``. One timer per group waits at a time; asked for
+        again, it fires at the sooner of the two times (the turn it starts handles all that
+        is due then, and asks for the next timer if something still waits)."""
         job = Job(
             id=None,
             queue=QUEUE,
