@@ -230,7 +230,12 @@ class App:
             gauges=QueueGauges(store, pages=frozenset({settings.page_id}))
             if settings.metrics
             else None,
-            metrics_server=MetricsServer(settings.metrics_host, settings.metrics_port)
+            metrics_server=MetricsServer(
+                settings.metrics_host,
+                settings.metrics_port,
+                # A worker has no web port: its metrics port answers /healthz for it.
+                **({"health": worker.health} if worker is not None else {}),
+            )
             if settings.metrics and settings.metrics_port is not None
             else None,
             housekeeper=Housekeeper(

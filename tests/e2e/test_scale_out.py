@@ -90,11 +90,11 @@ class Cluster:
         self.web_urls: list[str] = []
         self.workers: list[subprocess.Popen[bytes]] = []
 
-    def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
+    def _spawn(self, *args: str, **env: str) -> subprocess.Popen[bytes]:
         log = (self.tmp_path / f"process-{len(self.processes)}.log").open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "botperms.cli", *args],
-            cwd=ROOT, env=self.env, stdout=log, stderr=log,
+            cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=log,
         )  # fmt: skip
         self.processes.append(process)
         return process
@@ -123,8 +123,8 @@ class Cluster:
         self.web_urls.append(url)
         return url
 
-    def worker(self) -> subprocess.Popen[bytes]:
-        process = self._spawn("worker", "bench.echo_bot:bot", "--concurrency", "16")
+    def worker(self, **env: str) -> subprocess.Popen[bytes]:
+        process = self._spawn("worker", "bench.echo_bot:bot", "--concurrency", "16", **env)
         self.workers.append(process)
         return process
 
@@ -223,8 +223,13 @@ async def test_two_replicas_and_two_workers_answer_every_message_once_in_order(
     cluster: Cluster, send_api: SendAPI
 ) -> None:
     urls = [cluster.web(), cluster.web()]
+    metrics_port = free_port()
+    cluster.worker(BOTPERMS_METRICS_PORT=str(metrics_port))
     cluster.worker()
-    cluster.worker()
+    # A worker has no web port: its metrics port answers its health check.
+    health = f"http://127.0.0.1:{metrics_port}/healthz"
+    await until(lambda: healthy(health), 60, f"the worker never reported healthy: {cluster.logs()}")
+    assert httpx.get(health).json()["role"] == "worker"
     acked: set[int] = set()
     await burst_over(urls, list(range(BURST)), acked)
     assert len(acked) == BURST, FAILURES
@@ -271,6 +276,13 @@ async def test_a_worker_killed_mid_burst_loses_nothing_and_the_other_finishes(
     assert duplicates <= window
     assert window <= 16 * 100  # at most the victim's claimed sends (16 jobs in hand)
     assert cluster.rows("SELECT count(*) FROM inbox")[0][0] == BURST
+
+
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(url).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def run_cli(cluster: Cluster, *args: str, env: dict[str, str] | None = None) -> Any:

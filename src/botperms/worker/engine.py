@@ -20,7 +20,6 @@ are completed only if still pending, and its sends are claimed in order.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import Iterable, Sequence
@@ -219,14 +218,6 @@ class QueueEngine:
             locks=locks,
         )
         return {row["lock"] for row in rows}
-
-    async def sweep_forever(self, store: Store, *, every: float, older_than: timedelta) -> None:
-        while True:
-            try:
-                await self.sweep(store, older_than=older_than)
-            except Exception as exc:  # the database is away: try again next time
-                log.warning("queue.sweep_failed", error=str(exc))
-            await asyncio.sleep(every)
 
     async def later(self, page_id: str, group: int, when: datetime) -> None:
         """A turn of the group at ``when``. One timer per group waits at a time; asked for
