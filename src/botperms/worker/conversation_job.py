@@ -112,6 +112,9 @@ class ConversationJob:
         return [None] * len(batch)
 
     async def run(self, page_id: str, group: int) -> None:
+        # When a retry waiting comes due, over every round (a conversation that only waits
+        # for a send's retry is not read again in the next round).
+        waits: list[datetime] = []
         for _ in range(MAX_ROUNDS):
             work = await self.store.group_read(
                 page_id,
@@ -131,10 +134,10 @@ class ConversationJob:
             if failed:
                 raise failed[0]
             done = [turn for turn in turns if isinstance(turn, _Turn)]
+            waits += [turn.wait for turn in done if turn.wait is not None]
             if not (work.full or any(turn.again for turn in done)):
                 # Nothing new came out of the turn (the usual case: events answered). Later
                 # work has, or will get, turns of its own.
-                waits = [turn.wait for turn in done if turn.wait is not None]
                 if waits:
                     await self._later(page_id, group, min(waits))
                 return

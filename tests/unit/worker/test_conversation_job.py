@@ -156,3 +156,16 @@ async def test_a_paused_page_leaves_its_messages_untried_until_the_pause_ends(
     (queued,) = await store.outbox_list()
     assert (queued.status, queued.attempts) == ("pending", 0)
     assert until - datetime.now(UTC) > timedelta(seconds=50)
+
+
+async def test_a_message_queued_outside_any_event_is_sent_by_its_groups_turn(
+    store: Store, graph: GraphClient, facebook: FakeSendAPI, echo: Bot
+) -> None:
+    # As `botperms outbox retry` or `tokens check --notify` queue them: no event goes with it.
+    await store.outbox_add(PAGE_ID, "a", {"text": "your token expires soon"})
+    later = Later()
+    await make_job(store, graph, echo, later).run(PAGE_ID, group("a"))
+    assert facebook.labels("a") == ["your token expires soon"]
+    (sent,) = await store.outbox_list()
+    assert sent.status == "sent"
+    assert later.asked == []
