@@ -274,7 +274,9 @@ async def test_a_worker_killed_mid_burst_loses_nothing_and_the_other_finishes(
     )[0][0]
     print(f"kill -9 of a worker: duplicates={duplicates} window={window}")
     assert duplicates <= window
-    assert window <= 16 * 100  # at most the victim's claimed sends (16 jobs in hand)
+    # Only what the victim had claimed and not yet recorded (3 to 22 when measured), far
+    # from the whole burst.
+    assert window <= BURST // 4
     assert cluster.rows("SELECT count(*) FROM inbox")[0][0] == BURST
 
 
