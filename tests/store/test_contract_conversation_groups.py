@@ -6,6 +6,9 @@ group or page."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
 
 from botperms.store import (
     CONVERSATION_GROUPS,
@@ -128,3 +131,25 @@ async def test_events_without_a_person_are_group_zero(store: Store) -> None:
     await store.inbox_add([event(None, 1)])
     work = await store.group_read(PAGE, 0, soon(), limit=10, per_conversation=10)
     assert [(c.psid, len(c.events.items)) for c in work.conversations] == [("", 1)]
+
+
+async def test_waiting_rows_without_a_group_get_theirs(store: Store, database: Any) -> None:
+    # As a replica of the version before groups, still running in a rolling upgrade, writes.
+    await store.inbox_add([event("alice", 1), event(None, 2)])
+    await store.outbox_add(PAGE, "bob", {"text": "x"})
+    async with database.engine.begin() as connection:
+        await connection.execute(text("UPDATE inbox SET conversation_group = NULL"))
+        await connection.execute(text("UPDATE outbox SET conversation_group = NULL"))
+
+    async def psids(psid: str) -> list[tuple[str, bool]]:
+        work = await store.group_read(
+            PAGE, conversation_group(psid), soon(), limit=9, per_conversation=9
+        )
+        return [(c.psid, c.sends_due) for c in work.conversations]
+
+    assert await psids("alice") == []
+    assert await store.conversation_groups_fill() == 3
+    assert await store.conversation_groups_fill() == 0
+    assert await psids("alice") == [("alice", False)]
+    assert ("bob", True) in await psids("bob")
+    assert ("", False) in await psids("")  # the event without a person: group 0

@@ -21,7 +21,7 @@ from botperms.store.completion import CompletionRepository
 from botperms.store.effects import EventOutcome
 from botperms.store.grants import GrantRepository
 from botperms.store.inbox import _inbox_item
-from botperms.store.models import Grant, InboxEvent, OutboxMessage
+from botperms.store.models import Grant, InboxEvent, OutboxMessage, conversation_group
 from botperms.store.records import GrantRecord, InboxItem, OutboxItem
 
 
@@ -244,6 +244,42 @@ class ConversationRepository(CompletionRepository, GrantRepository):
                 .values(last_error="resent after a worker stopped: may be a duplicate")
             )
         return result
+
+    async def conversation_groups_fill(self, limit: int = 1000) -> int:
+        """Give waiting rows that have no group theirs, and return how many there were.
+
+        Every insert here sets the group; a row without one was written by a replica of the
+        version before groups, still running during a rolling upgrade, and no turn would read
+        it. The sweep calls this before it looks for due work."""
+        tables = (
+            (cast(Table, InboxEvent.__table__), ("pending",)),
+            (cast(Table, OutboxMessage.__table__), ("pending", "sending")),
+        )
+        found: list[tuple[Table, str | None]] = []
+        async with self._db.read() as tx:
+            connection = await tx.connection()
+            for table, statuses in tables:
+                query = (
+                    select(table.c.psid)
+                    .where(table.c.status.in_(statuses), table.c.conversation_group.is_(None))
+                    .distinct()
+                    .limit(limit)
+                )
+                found += [(table, row[0]) for row in await connection.execute(query)]
+        if not found:
+            return 0
+        filled = 0
+        async with self._tx(None) as tx:
+            connection = await tx.connection()
+            for table, psid in found:
+                person = table.c.psid.is_(None) if psid is None else table.c.psid == psid
+                result = await connection.execute(
+                    update(table)
+                    .where(person, table.c.conversation_group.is_(None))
+                    .values(conversation_group=conversation_group(psid))
+                )
+                filled += int(result.rowcount)
+        return filled
 
     async def conversations_due(
         self, now: datetime, *, older_than: timedelta, limit: int = 1000

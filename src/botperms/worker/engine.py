@@ -198,6 +198,9 @@ class QueueEngine:
                 elif "psid" in kwargs:  # a job of the version before groups
                     orphaned.add((str(kwargs["page_id"]), conversation_group(str(kwargs["psid"]))))
         deferred = await self.defer_groups(sorted(orphaned)) if orphaned else 0
+        filled = await store.conversation_groups_fill()
+        if filled:
+            log.warning("queue.rows_without_group", rows=filled)  # an old replica still runs
         due = groups_of(await store.conversations_due(datetime.now(UTC), older_than=older_than))
         # Work that waits behind a running job of its group (a backlog) is not lost: it gets
         # the group's next turn, which that job's end lets run.
