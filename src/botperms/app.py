@@ -126,7 +126,7 @@ class App:
             )
         engine: QueueEngine | None = None
         if role is not Role.EMBEDDED:
-            # Imported here: procrastinate and psycopg cost the embedded process ~30 MB.
+            # Imported here: procrastinate and psycopg would cost the embedded process ~11 MB.
             from botperms.worker.engine import QueueEngine
 
             engine = QueueEngine(
