@@ -1,4 +1,5 @@
-"""Fixtures: a fakebook app in-process, with a fake clock and a fake webhook receiver."""
+"""Fixtures: a fakebook app in-process, with a fake clock and a fake webhook receiver, and
+Debian's chromium for the browser tests."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from playwright.async_api import Browser, async_playwright
 from starlette.applications import Starlette
 
 from fakebook import FakebookConfig, create_app
@@ -43,3 +45,13 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def fb(client: httpx.AsyncClient, clock: Clock) -> FB:
     return FB(client, clock)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
+        )
+        yield chromium
+        await chromium.close()

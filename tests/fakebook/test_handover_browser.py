@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -39,16 +39,6 @@ def served() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     config = make_config(public_url=fb_url, webhook_url=f"{bot_url}/webhook")
     with Served(create_app(config), fb_port), Served(bot, bot_port):
         yield fb_url, entries
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
-        )
-        yield chromium
-        await chromium.close()
 
 
 async def test_a_person_answers_then_hands_back(

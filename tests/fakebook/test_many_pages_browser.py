@@ -4,12 +4,12 @@ webhook names that page; each page shows its own thread."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -43,16 +43,6 @@ def stack() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     )
     with Served(create_app(config), fb_port), Served(bot, bot_port):
         yield fb_url, bodies
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
-        )
-        yield chromium
-        await chromium.close()
 
 
 async def test_the_person_picks_the_page_they_write_to(

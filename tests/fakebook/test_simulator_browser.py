@@ -11,14 +11,14 @@ import json
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
@@ -111,16 +111,6 @@ def stack() -> Iterator[Stack]:
     config = make_config(public_url=fb_url, webhook_url=f"{bot_url}/webhook")
     with Served(create_app(config), fb_port), Served(bot, bot_port):
         yield Stack(fb_url, bot_url, events)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
-        )
-        yield chromium
-        await chromium.close()
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
