@@ -160,21 +160,7 @@ def start_target(
         process = subprocess.Popen(command, cwd=ROOT, env=env)
         return process, f"http://127.0.0.1:{port}/", None
     database = folder / "botperms.db"
-    env.update(
-        {
-            "BOTPERMS_APP_ID": "1000000000000001",
-            "BOTPERMS_APP_SECRET": SECRET,
-            "BOTPERMS_VERIFY_TOKEN": "bench",
-            "BOTPERMS_PAGE_ID": PAGE_ID,
-            "BOTPERMS_PAGE_TOKEN": "EAAbenchpagetoken0000",
-            "BOTPERMS_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "BOTPERMS_GRAPH_URL": send_api,
-            "BOTPERMS_WWW_URL": send_api,
-            "BOTPERMS_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-            "BOTPERMS_TOKEN_KEYS": Fernet.generate_key().decode(),
-            "BOTPERMS_LOG_LEVEL": "WARNING",
-        }
-    )
+    env.update(botperms_env(port, send_api, f"sqlite+aiosqlite:///{database}"))
     command = [
         python, "-m", "botperms.cli", "serve", "bench.echo_bot:bot", "--port", str(port),
         "--log-level", "warning",
@@ -183,7 +169,34 @@ def start_target(
     return process, f"http://127.0.0.1:{port}/healthz", database
 
 
+def botperms_env(port: int, send_api: str, database_url: str) -> dict[str, str]:
+    """The settings of a botperms process under test (both benchmarks)."""
+    return {
+        "BOTPERMS_APP_ID": "1000000000000001",
+        "BOTPERMS_APP_SECRET": SECRET,
+        "BOTPERMS_VERIFY_TOKEN": "bench",
+        "BOTPERMS_PAGE_ID": PAGE_ID,
+        "BOTPERMS_PAGE_TOKEN": "EAAbenchpagetoken0000",
+        "BOTPERMS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "BOTPERMS_GRAPH_URL": send_api,
+        "BOTPERMS_WWW_URL": send_api,
+        "BOTPERMS_DATABASE_URL": database_url,
+        "BOTPERMS_TOKEN_KEYS": Fernet.generate_key().decode(),
+        "BOTPERMS_LOG_LEVEL": "WARNING",
+    }
+
+
+def wrk_totals(output: str) -> tuple[int, int, int, list[int]]:
+    """From webhook.lua's report: requests, duration (µs), errors, requests sent per thread."""
+    done = re.search(r"^DONE (\d+) (\d+) (\d+)$", output, re.M)
+    assert done is not None, output
+    requests, duration_us, errors = (int(v) for v in done.groups())
+    sent_per_thread = [int(m) for m in re.findall(r"^SENT \d+ (\d+)$", output, re.M)]
+    return requests, duration_us, errors, sent_per_thread
+
+
 def stored_texts(database: Path) -> set[str]:
+    """The message texts a SQLite target stored (acknowledged)."""
     with sqlite3.connect(database) as db:
         rows = db.execute("SELECT json_extract(payload, '$.message.text') FROM inbox").fetchall()
     return {row[0] for row in rows if row[0] is not None}
@@ -231,12 +244,8 @@ def run_one(target: str, batch: int, args: argparse.Namespace, send_api: str) ->
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
-        sent_per_thread = [int(m) for m in re.findall(r"^SENT \d+ (\d+)$", output, re.M)]
+        requests, duration_us, errors, sent_per_thread = wrk_totals(output)
         p50, p99, _ = (int(v) for v in re.search(r"^LAT (\d+) (\d+) (\d+)$", output, re.M).groups())  # type: ignore[union-attr]
-        requests, duration_us, errors = (
-            int(v)
-            for v in re.search(r"^DONE (\d+) (\d+) (\d+)$", output, re.M).groups()  # type: ignore[union-attr]
-        )
         seconds = duration_us / 1e6
         result.requests_per_s = (requests - errors) / seconds
         result.p50_ms, result.p99_ms = p50 / 1000, p99 / 1000

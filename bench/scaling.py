@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import secrets
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -40,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from cryptography.fernet import Fernet
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
@@ -49,14 +46,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.pipeline import (  # after the path is set
     HERE,
-    PAGE_ID,
     ROOT,
-    SECRET,
+    botperms_env,
     free_port,
     reset,
     stats,
+    stored_texts,
     wait_up,
     write_deliveries,
+    wrk_totals,
 )
 
 console = Console(stderr=True)
@@ -86,13 +84,11 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
-def stored_texts(database_url: str) -> set[str]:
-    """The message texts the target stored (acknowledged)."""
+def stored_texts_at(database_url: str) -> set[str]:
+    """The message texts the target stored (acknowledged), on SQLite or PostgreSQL."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        with sqlite3.connect(str(url.database)) as db:
-            query = "SELECT json_extract(payload, '$.message.text') FROM inbox"
-            return {row[0] for row in db.execute(query) if row[0] is not None}
+        return stored_texts(Path(str(url.database)))
     with psycopg.connect(libpq(database_url)) as connection:
         rows = connection.execute("SELECT payload->'message'->>'text' FROM inbox").fetchall()
     return {row[0] for row in rows if row[0] is not None}
@@ -161,20 +157,7 @@ def run_one(target: str, args: argparse.Namespace, send_api: str, pg_url: str) -
     else:
         database_url = f"sqlite+aiosqlite:///{folder / 'botperms.db'}"
     port = free_port()
-    env = {
-        **os.environ,
-        "BOTPERMS_APP_ID": "1000000000000001",
-        "BOTPERMS_APP_SECRET": SECRET,
-        "BOTPERMS_VERIFY_TOKEN": "bench",
-        "BOTPERMS_PAGE_ID": PAGE_ID,
-        "BOTPERMS_PAGE_TOKEN": "EAAbenchpagetoken0000",
-        "BOTPERMS_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "BOTPERMS_GRAPH_URL": send_api,
-        "BOTPERMS_WWW_URL": send_api,
-        "BOTPERMS_DATABASE_URL": database_url,
-        "BOTPERMS_TOKEN_KEYS": Fernet.generate_key().decode(),
-        "BOTPERMS_LOG_LEVEL": "WARNING",
-    }
+    env = {**os.environ, **botperms_env(port, send_api, database_url)}
     processes = Processes(env, folder)
     try:
         tag = f"{target}-{int(time.time())}"
@@ -222,12 +205,8 @@ def run_one(target: str, args: argparse.Namespace, send_api: str, pg_url: str) -
         result.drain_s = max(0.0, last_change - load_end)
         result.web_cpu_s = cpu_after[web.pid] - cpu_before[web.pid]
         result.handler_cpu_s = sum(cpu_after[p.pid] - cpu_before[p.pid] for p in handlers)
-        requests, duration_us, errors = (
-            int(v)
-            for v in re.search(r"^DONE (\d+) (\d+) (\d+)$", output, re.M).groups()  # type: ignore[union-attr]
-        )
+        requests, duration_us, errors, sent_per_thread = wrk_totals(output)
         result.requests_per_s = (requests - errors) / (duration_us / 1e6)
-        sent_per_thread = [int(m) for m in re.findall(r"^SENT \d+ (\d+)$", output, re.M)]
         sent = [
             f"{tag}-{thread + i * 2}-0"
             for thread, how_many in enumerate(sent_per_thread)
@@ -238,7 +217,7 @@ def run_one(target: str, args: argparse.Namespace, send_api: str, pg_url: str) -
         result.sent_messages = len(sent)
         result.replies = sum(replies.values())
         result.replies_per_s = result.replies / max(1e-9, last_change - started)
-        stored = stored_texts(database_url)
+        stored = stored_texts_at(database_url)
         unanswered = [text for text in sent if replies.get(text, 0) == 0]
         result.lost = sum(1 for text in unanswered if text in stored)
         result.unacked = len(unanswered) - result.lost

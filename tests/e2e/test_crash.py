@@ -183,8 +183,9 @@ async def until(check: Any, limit: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-def audit(send_api: SendAPI, bot: Bot, acked: set[int]) -> tuple[int, int]:
-    """Every acknowledged message answered; returns (duplicates, the ambiguous window)."""
+def answered_in_order(send_api: SendAPI, acked: set[int]) -> int:
+    """Every acknowledged message answered, in order per person; returns the duplicates.
+    (The scale-out tests audit with it too.)"""
     texts: dict[str, int] = send_api.stats()["texts"]
     expected = {delivery(n)[0] for n in acked}
     missing = expected - set(texts)
@@ -196,9 +197,13 @@ def audit(send_api: SendAPI, bot: Bot, acked: set[int]) -> tuple[int, int]:
         by_person.setdefault(psid, []).append(seq)
     for psid, seqs in by_person.items():
         assert seqs == sorted(seqs), f"replies to {psid} out of order"
-    duplicates = sum(count - 1 for count in texts.values())
+    return sum(count - 1 for count in texts.values())
+
+
+def audit(send_api: SendAPI, bot: Bot, acked: set[int]) -> tuple[int, int]:
+    """Every acknowledged message answered; returns (duplicates, the ambiguous window)."""
     window = bot.rows("SELECT count(*) FROM outbox WHERE last_error LIKE 'resent after%'")[0][0]
-    return duplicates, window
+    return answered_in_order(send_api, acked), window
 
 
 @pytest.mark.parametrize("when", ["ingesting", "sending"])
@@ -213,8 +218,10 @@ async def test_kill_9_during_a_burst_loses_nothing_and_doubles_only_the_window(
     else:
         # The moment sends are in flight: claimed "sending", their answers not recorded yet.
         await until(
-            lambda: send_api.stats()["requests"] >= 200
-            and bot.rows("SELECT count(*) FROM outbox WHERE status = 'sending'")[0][0] > 0,
+            lambda: (
+                send_api.stats()["requests"] >= 200
+                and bot.rows("SELECT count(*) FROM outbox WHERE status = 'sending'")[0][0] > 0
+            ),
             120,
             "no send in flight",
         )

@@ -29,7 +29,16 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from tests.e2e.servers import free_port
-from tests.e2e.test_crash import PAGE, PEOPLE, SECRET, SendAPI, delivery, send_api, until
+from tests.e2e.test_crash import (
+    PAGE,
+    PEOPLE,
+    SECRET,
+    SendAPI,
+    answered_in_order,
+    delivery,
+    send_api,
+    until,
+)
 from tests.postgres import postgres_server_url
 
 pytestmark = pytest.mark.postgres
@@ -197,21 +206,6 @@ async def post_one(client: httpx.AsyncClient, url: str, n: int, acked: set[int])
 FAILURES: dict[str, int] = {}
 
 
-def audit(send_api: SendAPI, acked: set[int]) -> int:
-    """Every acknowledged message answered, in order per person; returns the duplicates."""
-    texts: dict[str, int] = send_api.stats()["texts"]
-    expected = {delivery(n)[0] for n in acked}
-    missing = expected - set(texts)
-    assert not missing, f"{len(missing)} acknowledged messages got no reply"
-    by_person: dict[str, list[str]] = {}
-    for text in texts:
-        psid, seq = text.split(":")
-        by_person.setdefault(psid, []).append(seq)
-    for psid, seqs in by_person.items():
-        assert seqs == sorted(seqs), f"replies to {psid} out of order"
-    return sum(count - 1 for count in texts.values())
-
-
 def drained(cluster: Cluster) -> bool:
     return (
         cluster.rows("SELECT count(*) FROM outbox WHERE status != 'sent'")[0][0] == 0
@@ -235,7 +229,7 @@ async def test_two_replicas_and_two_workers_answer_every_message_once_in_order(
     assert len(acked) == BURST, FAILURES
     await until(lambda: drained(cluster), 120, f"the backlog did not drain: {cluster.logs()}")
     print(f"redelivered: {FAILURES}")
-    assert audit(send_api, acked) == 0
+    assert answered_in_order(send_api, acked) == 0
     assert cluster.rows("SELECT count(*) FROM inbox")[0][0] == BURST
     # No job left behind: every turn ran and succeeded (successful jobs are deleted).
     await until(
@@ -268,7 +262,7 @@ async def test_a_worker_killed_mid_burst_loses_nothing_and_the_other_finishes(
     await burst
     assert len(acked) == BURST
     await until(lambda: drained(cluster), 120, f"the backlog did not drain: {cluster.logs()}")
-    duplicates = audit(send_api, acked)
+    duplicates = answered_in_order(send_api, acked)
     window = cluster.rows(
         "SELECT count(*) FROM outbox WHERE last_error LIKE 'resent after a worker stopped%'"
     )[0][0]
