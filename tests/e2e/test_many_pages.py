@@ -4,6 +4,7 @@ page's token, and leaves a page it does not know unanswered."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,6 +73,15 @@ def test_each_person_is_answered_by_the_page_they_wrote_to(
             assert replies(fakebook, page_id, psid) == [
                 f"{name} to {first_name[psid]}: hello {name}"
             ]
-    time.sleep(1.0)  # what the bot would have answered by now
+
+    # The other page's event is stored and handled (done, its effects committed with it),
+    # and nothing was sent for it: no later send can come from it.
+    def foreign_handled() -> bool:
+        listed = project.run("inbox", "list", "--page", THIRD[0], "--json")
+        assert listed.returncode == 0, listed.stderr
+        rows = json.loads(listed.stdout)
+        return len(rows) == len(PEOPLE) and all(row["status"] == "done" for row in rows)
+
+    wait_for(foreign_handled)
     assert replies(fakebook, THIRD[0], PEOPLE[0]) == []
     assert fakebook.get("sent", page=THIRD[0]) == []
