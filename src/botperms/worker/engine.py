@@ -201,26 +201,13 @@ class QueueEngine:
         filled = await store.conversation_groups_fill()
         if filled:
             log.warning("queue.rows_without_group", rows=filled)  # an old replica still runs
+        # Work due for a while with no turn waiting: a lost deferral, a retry come due, a
+        # message queued by the CLI. A group whose turn waits already is skipped by the insert.
         due = groups_of(await store.conversations_due(datetime.now(UTC), older_than=older_than))
-        # Work that waits behind a running job of its group (a backlog) is not lost: it gets
-        # the group's next turn, which that job's end lets run.
-        held = await self._locks_with_jobs([lock_of(page_id, group) for page_id, group in due])
-        deferred += await self.defer_groups(
-            [(page_id, group) for page_id, group in due if lock_of(page_id, group) not in held]
-        )
+        deferred += await self.defer_groups(due)
         if ended or deferred:
             log.info("queue.swept", ended=ended, deferred=deferred)
         return {"ended": ended, "deferred": deferred}
-
-    async def _locks_with_jobs(self, locks: list[str]) -> set[str]:
-        if not locks:
-            return set()
-        rows = await self.app.connector.execute_query_all_async(
-            "SELECT DISTINCT lock FROM procrastinate_jobs "
-            "WHERE lock = ANY(%(locks)s) AND status IN ('todo', 'doing')",
-            locks=locks,
-        )
-        return {row["lock"] for row in rows}
 
     async def later(self, page_id: str, group: int, when: datetime) -> None:
         """A turn of the group at ``when``. One timer per group waits at a time; asked for
