@@ -58,8 +58,8 @@ from botperms.web import create_app as create_web_app
 from botperms.web.metrics_server import MetricsServer
 from botperms.web.services import Services
 from botperms.worker import InboxWorker, OutboxWorker, RetryPolicy
-from botperms.worker.conversation_job import ConversationJob
 from botperms.worker.gauges import QueueGauges
+from botperms.worker.group_turn import GroupTurn
 from botperms.worker.housekeeping import Housekeeper, retention_from
 from botperms.worker.page_backoff import PageBackoff
 from botperms.worker.process_lock import ProcessLock
@@ -188,7 +188,7 @@ class App:
         if engine is not None and role is Role.WORKER:
             from botperms.worker.distributed import DistributedWorker
 
-            engine.bind(ConversationJob(store, inbox.handling, sender, later=engine.later))
+            engine.bind(GroupTurn(store, inbox.handling, sender, later=engine.later))
             worker = DistributedWorker(
                 engine,
                 store,

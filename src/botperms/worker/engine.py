@@ -1,7 +1,7 @@
 """The distributed mode's queue engine: procrastinate on the shared PostgreSQL database.
 
 A page's conversations fall into ``CONVERSATION_GROUPS`` groups (a hash of the PSID), and a job
-is one turn of one group (``ConversationJob``): it handles the due work of every conversation
+is one turn of one group (``GroupTurn``): it handles the due work of every conversation
 of the group. Every job of a group carries the group as its procrastinate ``lock``, so the jobs
 of one group, and so of one conversation, run one at a time and in the order they were
 deferred, whichever worker takes them, while different groups run in parallel on every worker.
@@ -32,7 +32,7 @@ from procrastinate.jobs import Job, Status
 from sqlalchemy.engine import make_url
 
 from botperms.store import Store, conversation_group
-from botperms.worker.conversation_job import ConversationJob
+from botperms.worker.group_turn import GroupTurn
 
 log = structlog.get_logger(__name__)
 
@@ -88,7 +88,7 @@ class QueueEngine:
         self._connector = PsycopgConnector(conninfo=self._conninfo, min_size=1, max_size=8)
         self.app = App(connector=self._connector)
         self.stalled_after = stalled_after
-        self._job: ConversationJob | None = None
+        self._job: GroupTurn | None = None
         self._opened = False
 
         async def group_turn(page_id: str, group: int) -> None:
@@ -107,7 +107,7 @@ class QueueEngine:
         for name in LEGACY_TASKS:
             self.app.task(name=name, queue=QUEUE)(legacy)
 
-    def bind(self, job: ConversationJob) -> None:
+    def bind(self, job: GroupTurn) -> None:
         """The job the workers of this process run (the composition root builds it after
         the engine, because the job defers its own later turns through the engine)."""
         self._job = job

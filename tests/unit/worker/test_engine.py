@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import make_url
 
 from botperms.store import Database, NewInboxItem, Store, TokenCipher, conversation_group, new_key
-from botperms.worker.conversation_job import ConversationJob
 from botperms.worker.engine import TASK, QueueEngine, lock_of
+from botperms.worker.group_turn import GroupTurn
 from tests.postgres import postgres_server_url
 
 pytestmark = pytest.mark.postgres
@@ -153,7 +153,7 @@ async def test_a_dead_workers_turn_is_ended_and_its_group_deferred_again(
     assert [(job["status"], job["lock"]) for job in jobs(database_url)] == [("todo", lock)]
 
 
-class Recorded(ConversationJob):
+class Recorded(GroupTurn):
     def __init__(self) -> None:
         self.turns: list[tuple[str, int]] = []
 

@@ -60,7 +60,7 @@ class _Turn:
     wait: datetime | None  # when its next retry comes due
 
 
-class ConversationJob:
+class GroupTurn:
     def __init__(
         self,
         store: Store,

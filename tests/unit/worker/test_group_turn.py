@@ -15,7 +15,7 @@ from botperms.bot.dispatcher import Dispatcher
 from botperms.bot.runtime import Runtime
 from botperms.graph import GraphClient
 from botperms.store import Handled, StaleCompletion, Store, conversation_group
-from botperms.worker.conversation_job import ConversationJob
+from botperms.worker.group_turn import GroupTurn
 from botperms.worker.handling import EventHandling, RetryPolicy
 from botperms.worker.page_backoff import PageBackoff
 from botperms.worker.sending import Sender, fixed_token
@@ -47,9 +47,7 @@ def people_in_one_group(count: int) -> list[str]:
     raise AssertionError("no group that full")
 
 
-def make_job(
-    store: Store, graph: GraphClient, bot: Bot, later: Later, **sender: Any
-) -> ConversationJob:
+def make_job(store: Store, graph: GraphClient, bot: Bot, later: Later, **sender: Any) -> GroupTurn:
     runtime = Runtime(
         graph=graph,
         store=store,
@@ -60,9 +58,7 @@ def make_job(
     handling = EventHandling(
         Dispatcher(bot, runtime), RetryPolicy(max_attempts=3), lambda: datetime.now(UTC)
     )
-    return ConversationJob(
-        store, handling, Sender(graph, fixed_token(PAGE_TOKEN), **sender), later=later
-    )
+    return GroupTurn(store, handling, Sender(graph, fixed_token(PAGE_TOKEN), **sender), later=later)
 
 
 @pytest.fixture
