@@ -42,6 +42,7 @@ from botperms.roles import (
     defer_turn,
     intake_flush,
     nothing,
+    refuse_sqlite_apart,
     wake_inbox,
 )
 from botperms.store import (
@@ -51,7 +52,6 @@ from botperms.store import (
     RoleLock,
     Store,
     TokenCipher,
-    UnsafeSetup,
 )
 from botperms.store.page_directory import PageDirectory
 from botperms.web import create_app as create_web_app
@@ -119,11 +119,7 @@ class App:
         loopback transport); without it the Graph client uses aiohttp. ``role``: which part
         of botperms this process runs; ``concurrency``: a worker's jobs at once."""
         database = Database(settings.database_url)
-        if role is not Role.EMBEDDED and database.is_sqlite:
-            raise UnsafeSetup(
-                "web replicas and workers need PostgreSQL (BOTPERMS_DATABASE_URL): on SQLite "
-                "run the web part and the workers in one process with `botperms serve`"
-            )
+        refuse_sqlite_apart(database, role)
         engine: QueueEngine | None = None
         if role is not Role.EMBEDDED:
             # Imported here: procrastinate and psycopg would cost the embedded process ~11 MB.

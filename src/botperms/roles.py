@@ -80,18 +80,23 @@ def intake_flush(
     return flush
 
 
+def refuse_sqlite_apart(database: Database, role: Role) -> None:
+    """Web replicas and workers share their work through PostgreSQL only."""
+    if database.is_sqlite and role is not Role.EMBEDDED:
+        raise UnsafeSetup(
+            "web replicas and workers need PostgreSQL (BOTPERMS_DATABASE_URL): on SQLite run "
+            "the web part and the workers in one process with `botperms serve`"
+        )
+
+
 async def check_setup(settings: Settings, role: Role) -> None:
     """Refuse, before anything starts, a process that would make this database's setup unsafe
     (:class:`UnsafeSetup`, one readable line): a web replica or worker on SQLite, a second
     embedded process, or an embedded process beside distributed ones."""
     database = Database(settings.database_url)
     try:
+        refuse_sqlite_apart(database, role)
         if database.is_sqlite:
-            if role is not Role.EMBEDDED:
-                raise UnsafeSetup(
-                    "web replicas and workers need PostgreSQL (BOTPERMS_DATABASE_URL): on "
-                    "SQLite run the web part and the workers in one process with `botperms serve`"
-                )
             return
         lock = RoleLock(database, embedded=role is Role.EMBEDDED)
         await lock.acquire()
