@@ -54,6 +54,7 @@ from botperms.store import (
     TokenCipher,
 )
 from botperms.store.page_directory import PageDirectory
+from botperms.store.sqlite_lane import Checkpointer
 from botperms.web import create_app as create_web_app
 from botperms.web.metrics_server import MetricsServer
 from botperms.web.services import Services
@@ -101,6 +102,8 @@ class App:
     gauges: QueueGauges | None = None
     metrics_server: MetricsServer | None = None
     housekeeper: Housekeeper | None = None
+    # SQLite: the WAL checkpoints, in a thread of their own (store/sqlite_lane.py).
+    checkpointer: Checkpointer | None = None
     _lock: ProcessLock | None = field(default=None, repr=False)
     _role_lock: RoleLock | None = field(default=None, repr=False)
 
@@ -116,9 +119,10 @@ class App:
         concurrency: int | None = None,
     ) -> App:
         """``http``: an httpx client for every Graph call (tests pass one with a mock or a
-        loopback transport); without it the Graph client uses aiohttp. ``role``: which part
+        loopback transport); without it the Graph client uses pyreqwest. ``role``: which part
         of botperms this process runs; ``concurrency``: a worker's jobs at once."""
-        database = Database(settings.database_url)
+        # The embedded process owns its SQLite file: it runs the WAL checkpoints itself.
+        database = Database(settings.database_url, background_checkpoints=role is Role.EMBEDDED)
         refuse_sqlite_apart(database, role)
         engine: QueueEngine | None = None
         if role is not Role.EMBEDDED:
@@ -239,6 +243,9 @@ class App:
             )
             if settings.housekeeping_interval_seconds > 0
             else None,
+            checkpointer=Checkpointer(database.lane)
+            if database.lane is not None and role is Role.EMBEDDED
+            else None,
         )
 
     async def start(self) -> None:
@@ -260,6 +267,8 @@ class App:
             # Two embedded processes on one SQLite file would both send every reply.
             self._lock = ProcessLock.for_database(self.settings.database_url)
             self._lock.acquire()
+            if self.checkpointer is not None:
+                self.checkpointer.start()
         else:
             self._role_lock = RoleLock(self.database, embedded=True)
             await self._role_lock.acquire()
@@ -290,6 +299,8 @@ class App:
         await self.intake.close()
         if self.engine is not None:
             await self.engine.close()
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         await self.graph.aclose()
         if self._role_lock is not None:
             await self._role_lock.release()

@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     # The event pipeline: how many conversations are handled at once, how many sends are in
     # flight at once, how often a failing handler is tried, how long a user profile is cached.
     handler_concurrency: int = Field(default=256, ge=1, le=10_000)
-    send_concurrency: int = Field(default=64, ge=1, le=1_000)
+    send_concurrency: int = Field(default=128, ge=1, le=1_000)
     # The distributed mode (`botperms worker`): jobs one worker runs at once, how long a
     # worker may miss its heartbeat before its jobs go to another (after `kill -9`), and how
     # often each worker sweeps for work no job holds.

@@ -20,7 +20,7 @@ from botperms.graph.errors import GraphError, RateLimitedError, TransientError
 from botperms.graph.paging import paginate
 from botperms.graph.redaction import SECRET_PARAMS
 from botperms.graph.responses import error_from_response
-from botperms.graph.transport import AiohttpTransport, HttpxTransport, Transport, TransportFailure
+from botperms.graph.transport import HttpxTransport, ReqwestTransport, Transport, TransportFailure
 
 if TYPE_CHECKING:
     from botperms.config import Settings
@@ -57,9 +57,9 @@ class GraphClient:
         self.graph_base = graph_base.rstrip("/")
         self.app_id = app_id
         self._app_secret = app_secret
-        # An injected httpx client belongs to whoever made it (tests); otherwise aiohttp.
+        # An injected httpx client belongs to whoever made it (tests); otherwise pyreqwest.
         if transport is None:
-            transport = HttpxTransport(http) if http is not None else AiohttpTransport()
+            transport = HttpxTransport(http) if http is not None else ReqwestTransport()
         self._transport = transport
         self._timeout = timeout
         self.max_retries = max_retries

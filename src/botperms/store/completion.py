@@ -9,6 +9,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botperms.store import sqlite_hot
 from botperms.store.attempts import AttemptRepository
 from botperms.store.base import clip, utcnow
 from botperms.store.effects import (
@@ -31,7 +32,7 @@ from botperms.store.funnel import bump
 from botperms.store.inbox import InboxRepository, replay_event
 from botperms.store.intents import IntentRepository
 from botperms.store.linking import LinkCodeRepository
-from botperms.store.models import InboxEvent
+from botperms.store.models import InboxEvent, conversation_group
 from botperms.store.outbox import OutboxRepository
 
 
@@ -56,6 +57,32 @@ class CompletionRepository(
         handled = [o for o in outcomes if isinstance(o, Handled)]
         failed = [o for o in outcomes if isinstance(o, Failed)]
         now = utcnow()
+        if (
+            session is None
+            and not guarded
+            and self._db.lane is not None
+            and sqlite_hot.sends_only(outcomes)
+        ):
+            finished: list[Handled | Failed] = [
+                *handled,
+                *(o for o in failed if o.retry_at is None),
+            ]
+            queued = [
+                (effect, conversation_group(effect.psid))
+                for outcome in finished
+                for effect in outcome.effects
+                if isinstance(effect, Send)
+            ]
+            await self._db.lane.write(
+                sqlite_hot.inbox_complete(
+                    [o.item_id for o in handled],
+                    queued,
+                    failed,
+                    now,
+                    [clip(o.error) for o in failed],
+                )
+            )
+            return
         table = cast(Table, InboxEvent.__table__)
         async with self._tx(session) as tx:
             marked = False

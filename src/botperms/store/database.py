@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from botperms.store.errors import StorageUnavailable, storage_errors
+from botperms.store.sqlite_lane import SqliteLane
 
 # Where Alembic finds env.py and versions/, as a package resource so it works from a wheel too.
 MIGRATIONS = "botperms.store:migrations"
@@ -89,7 +90,9 @@ class Database:
     ``postgresql+asyncpg://user@host/db``.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, background_checkpoints: bool = False) -> None:
+        """``background_checkpoints`` (SQLite): the hot path's connections leave WAL
+        checkpoints to a `Checkpointer` that the process owning the file runs."""
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
@@ -124,6 +127,16 @@ class Database:
         # which under concurrent webhooks starves some of them for seconds. Queueing our own
         # transactions on a fair lock first means each waits only for those ahead of it.
         self._sqlite_turn: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        # The hot path's transactions on SQLite (sqlite_lane.py); an in-memory database has
+        # one connection's worth of data, so it has none.
+        self.lane: SqliteLane | None = None
+        if self._sqlite_turn is not None and parsed.database and parsed.database != ":memory:":
+            self.lane = SqliteLane(
+                str(Path(parsed.database).expanduser()),
+                self._sqlite_turn,
+                busy_timeout_ms=lambda: SQLITE_BUSY_TIMEOUT_MS,
+                background_checkpoints=background_checkpoints,
+            )
 
     @property
     def dialect(self) -> str:
@@ -149,6 +162,8 @@ class Database:
                 await connection.run_sync(_run_alembic, "downgrade", revision)
 
     async def dispose(self) -> None:
+        if self.lane is not None:
+            await self.lane.close()
         await self.engine.dispose()
 
     @asynccontextmanager

@@ -10,6 +10,7 @@ from sqlalchemy import Table, and_, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botperms.store import sqlite_hot
 from botperms.store.base import Repository, aware, utcnow
 from botperms.store.models import Grant, MessengerUser
 from botperms.store.records import GrantRecord
@@ -134,8 +135,17 @@ class GrantRepository(Repository):
         """The active grants of many people at once (the worker reads them per batch)."""
         if not people:
             return {}
-        table = cast(Table, Grant.__table__)
         wanted = sorted(set(people))
+        if self._db.lane is not None:
+            records: dict[tuple[str, str], GrantRecord] = {}
+            for row in await self._db.lane.read(sqlite_hot.active_grants(wanted)):
+                fields = sqlite_hot.grant_fields(row)
+                token = self._cipher.decrypt(fields.pop("token_ciphertext"))
+                records[(fields["page_id"], fields["psid"])] = GrantRecord(
+                    access_token=token, **fields
+                )
+            return records
+        table = cast(Table, Grant.__table__)
         person = (
             and_(table.c.page_id == wanted[0][0], table.c.psid == wanted[0][1])
             if len(wanted) == 1
@@ -145,8 +155,8 @@ class GrantRepository(Repository):
         query = select(table).where(person, table.c.status == "active")
         async with self._db.read() as tx:
             connection = await tx.connection()
-            rows = (await connection.execute(query)).all()
-        return {(row.page_id, row.psid): self._grant_record(cast(Grant, row)) for row in rows}
+            found = (await connection.execute(query)).all()
+        return {(row.page_id, row.psid): self._grant_record(cast(Grant, row)) for row in found}
 
     async def revoke_grant(
         self, page_id: str, psid: str, *, reason: str, session: AsyncSession | None = None

@@ -18,6 +18,7 @@ from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botperms.config import INTERNAL_FIELD
+from botperms.store import sqlite_hot
 from botperms.store.base import Repository, aware, utcnow
 from botperms.store.models import InboxEvent, conversation_group
 from botperms.store.records import (
@@ -106,6 +107,26 @@ class InboxRepository(Repository):
         if not items:
             return 0
         now = utcnow()
+        if session is None and self._db.lane is not None:
+            received = sqlite_hot.stored_time(now)
+            return await self._db.lane.write(
+                sqlite_hot.inbox_add(
+                    [
+                        (
+                            item.event_key,
+                            item.page_id,
+                            item.psid,
+                            item.kind,
+                            item.payload,
+                            item.event_time,
+                            int(item.standby),
+                            conversation_group(item.psid),
+                            received,
+                        )
+                        for item in items
+                    ]
+                )
+            )
         rows = [
             {
                 "event_key": item.event_key,
@@ -153,6 +174,11 @@ class InboxRepository(Repository):
         if limit <= 0:
             return []
         when = aware(now)
+        window_size = max(CANDIDATE_WINDOW, 4 * (limit + len(exclude)))
+        if self._db.lane is not None:
+            return await self._db.lane.read(
+                sqlite_hot.inbox_pending(when, limit, window_size, exclude, strict_order)
+            )
         table = cast(Table, InboxEvent.__table__)
         column = table.c
         # The oldest pending events by (event_time, id), a bounded window read from the index:
@@ -163,7 +189,7 @@ class InboxRepository(Repository):
             .where(column.status == "pending")
             .where(or_(column.retry_at.is_(None), column.retry_at <= when))
             .order_by(column.event_time, column.id)
-            .limit(max(CANDIDATE_WINDOW, 4 * (limit + len(exclude))))
+            .limit(window_size)
         )
         # Conversations whose oldest event waits for a retry (few; their own index).
         waiting = (

@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botperms.store import sqlite_hot
 from botperms.store.base import Repository, aware, clip, utcnow
 from botperms.store.effects import Send
 from botperms.store.models import InboxEvent, OutboxMessage, conversation_group
@@ -107,6 +108,10 @@ class OutboxRepository(Repository):
         """
         if limit <= 0:
             return []
+        if self._db.lane is not None:
+            return await self._db.lane.write(
+                sqlite_hot.outbox_claim(aware(now), limit, exclude, exclude_pages)
+            )
         table = cast(Table, OutboxMessage.__table__)
         column = table.c
         oldest = (
@@ -145,6 +150,19 @@ class OutboxRepository(Repository):
         if not outcomes:
             return
         now = utcnow()
+        if self._db.lane is not None:
+            await self._db.lane.write(
+                sqlite_hot.outbox_finish(
+                    [(o.message_id, o.item_id) for o in outcomes if o.status == "sent"],
+                    [
+                        (o.status, clip(o.error or ""), aware(o.next_attempt_at or now), o.item_id)
+                        for o in outcomes
+                        if o.status != "sent"
+                    ],
+                    now,
+                )
+            )
+            return
         sent = [
             {"b_id": o.item_id, "b_message_id": o.message_id, "b_sent_at": now}
             for o in outcomes

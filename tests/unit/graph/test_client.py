@@ -17,7 +17,7 @@ from botperms.graph.errors import (
     RateLimitedError,
     TransientError,
 )
-from botperms.graph.transport import AiohttpTransport
+from botperms.graph.transport import ReqwestTransport
 
 from .conftest import APP_ID, APP_SECRET, GRAPH_BASE, Recorder
 
@@ -273,8 +273,8 @@ async def test_from_settings_and_owned_http_is_closed() -> None:
     assert client.app_id == "42"
     assert client.app_token() == "42|s3cret"
     assert client.max_retries == 5
-    # Without an injected client the transport is aiohttp's, made lazily and closed here.
-    assert isinstance(client._transport, AiohttpTransport)
+    # Without an injected client the transport is pyreqwest's, made lazily and closed here.
+    assert isinstance(client._transport, ReqwestTransport)
     await client.aclose()
 
 

@@ -1,4 +1,4 @@
-"""The aiohttp transport against real sockets: answers, refused connections, time-outs."""
+"""The production transport against real sockets: answers, refused connections, time-outs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from botperms.graph.transport import AiohttpTransport, TransportFailure
+from botperms.graph.transport import ReqwestTransport, TransportFailure
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ async def test_request_sends_query_and_json_and_reads_the_answer(
     server: tuple[str, list[bytes]],
 ) -> None:
     base, seen = server
-    transport = AiohttpTransport(max_connections=2)
+    transport = ReqwestTransport(max_connections=2)
     try:
         for _ in range(3):
             response = await transport.request(
@@ -69,7 +69,7 @@ async def test_refused_connection_is_not_sent() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    transport = AiohttpTransport()
+    transport = ReqwestTransport()
     try:
         with pytest.raises(TransportFailure) as caught:
             await transport.request("POST", f"http://127.0.0.1:{port}/x", [], None, 2.0)
@@ -82,7 +82,7 @@ async def test_refused_connection_is_not_sent() -> None:
 
 async def test_timeout_is_ambiguous(server: tuple[str, list[bytes]]) -> None:
     base, _ = server
-    transport = AiohttpTransport()
+    transport = ReqwestTransport()
     try:
         with pytest.raises(TransportFailure) as caught:
             await transport.request("POST", f"{base}/slow", [], {"x": 1}, 0.2)
