@@ -7,7 +7,7 @@ composition root (``app``) and the commands above everything. Nothing in botperm
 fakebook, and fakebook imports nothing of botperms: the two meet only over HTTP.
 
 Third-party packages belong to one layer each (design.md "Shape of the code", style.md): only
-graph/ talks to Facebook (httpx, aiohttp), only store/ to the database (SQLAlchemy, Alembic),
+graph/ talks to Facebook (httpx, pyreqwest), only store/ to the database (SQLAlchemy, Alembic),
 only web/ knows Starlette and serves HTTP, only the commands print with Rich or parse with
 Typer. The few places that differ say why, next to their entry.
 """
@@ -54,7 +54,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     # its own fakebook process while starting it; botperms.testing's Graph is an httpx
     # MockTransport, in-process.
     "httpx": {"graph", "app", "demo", "testing"},
-    "aiohttp": {"graph"},
+    "pyreqwest": {"graph"},
     "authlib": {"graph"},
     # store/ is the only code that talks to the database.
     "sqlalchemy": {"store"},
