@@ -59,6 +59,7 @@ from botperms.web import create_app as create_web_app
 from botperms.web.metrics_server import MetricsServer
 from botperms.web.services import Services
 from botperms.worker import InboxWorker, OutboxWorker, RetryPolicy
+from botperms.worker.backlog import Backlog
 from botperms.worker.gauges import QueueGauges
 from botperms.worker.group_turn import GroupTurn
 from botperms.worker.housekeeping import Housekeeper, retention_from
@@ -149,7 +150,14 @@ class App:
             pacer=Pacer(),
             render=links.render,
         )
-        outbox = OutboxWorker(store, sender, max_in_flight=settings.send_concurrency)
+        # Backpressure only where this process handles what it stores.
+        backlog = Backlog(
+            settings.intake_backlog_limit if role is Role.EMBEDDED and run_workers else 0,
+            max_wait=settings.intake_max_wait_seconds,
+        )
+        outbox = OutboxWorker(
+            store, sender, max_in_flight=settings.send_concurrency, backlog=backlog
+        )
         # The inbox worker's wake-up signal exists first: the login service (which the
         # dispatcher needs for its URLs) sets it when it queues a login outcome.
         inbox_signal = asyncio.Event()
@@ -183,6 +191,7 @@ class App:
             max_in_flight=settings.handler_concurrency,
             on_sends=outbox.loop.wake,
             signal=inbox_signal,
+            backlog=backlog,
         )
         worker: DistributedWorker | None = None
         if engine is not None and role is Role.WORKER:
@@ -197,7 +206,9 @@ class App:
                 sweep_older_than=settings.worker_sweep_seconds,
             )
         intake: Batcher[Sequence[NewInboxItem], None] = Batcher(
-            "webhook_intake", intake_flush(store, engine), max_batch=200
+            "webhook_intake",
+            intake_flush(store, engine, backlog if backlog.limit else None),
+            max_batch=200,
         )
         linking = LinkingService(settings, graph, store, login, pages=pages)
         leaving = LeavingService(settings, store)
@@ -275,6 +286,11 @@ class App:
         recovered = await self.store.inbox_recover()
         if recovered:
             log.info("inbox.recovered", items=recovered)
+        if self.inbox.backlog is not None:
+            # What an earlier run left waiting counts against the limit from the start.
+            waiting = (await self.store.inbox_counts()).get("pending", 0)
+            waiting += (await self.store.outbox_counts()).get("pending", 0)
+            self.inbox.backlog.added(waiting)
         ambiguous = await self.store.outbox_recover()
         if ambiguous:
             # These were in flight when the last process stopped: the Send API may or may not

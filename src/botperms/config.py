@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     # flight at once, how often a failing handler is tried, how long a user profile is cached.
     handler_concurrency: int = Field(default=256, ge=1, le=10_000)
     send_concurrency: int = Field(default=128, ge=1, le=1_000)
+    # Backpressure (embedded): while more stored events than this wait to be handled, the
+    # webhook's commit waits, up to the seconds below, so the backlog stays short. 0: off.
+    intake_backlog_limit: int = Field(default=1000, ge=0)
+    intake_max_wait_seconds: float = Field(default=2.0, ge=0, le=15)
     # The distributed mode (`botperms worker`): jobs one worker runs at once, how long a
     # worker may miss its heartbeat before its jobs go to another (after `kill -9`), and how
     # often each worker sweeps for work no job holds.

@@ -34,6 +34,11 @@ OUTBOX = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+INTAKE_WAITS = Counter(
+    "botperms_intake_waits",
+    "Webhook commits that waited because the backlog was over BOTPERMS_INTAKE_BACKLOG_LIMIT.",
+    registry=REGISTRY,
+)
 INBOX = Counter(
     "botperms_inbox_events",
     "Handled webhook events by outcome (done, retry, dead).",

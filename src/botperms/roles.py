@@ -17,6 +17,7 @@ import structlog
 
 from botperms.config import Settings
 from botperms.store import Database, NewInboxItem, RoleLock, Store, UnsafeSetup
+from botperms.worker.backlog import Backlog
 
 if TYPE_CHECKING:
     from botperms.worker.engine import QueueEngine
@@ -61,12 +62,18 @@ def defer_turn(engine: QueueEngine) -> Callable[[str, str], None]:
 
 
 def intake_flush(
-    store: Store, engine: QueueEngine | None
+    store: Store, engine: QueueEngine | None, backlog: Backlog | None = None
 ) -> Callable[[Sequence[Sequence[NewInboxItem]]], Awaitable[list[None]]]:
+    """``backlog`` (embedded): the commit waits while the in-process workers are behind."""
+
     async def flush(deliveries: Sequence[Sequence[NewInboxItem]]) -> list[None]:
         # Concurrent deliveries share one INSERT and one commit (group commit).
         items = [item for delivery in deliveries for item in delivery]
-        await store.inbox_add(items)
+        if backlog is not None:
+            await backlog.room()
+        added = await store.inbox_add(items)
+        if backlog is not None:
+            backlog.added(added)
         if engine is not None:
             # After the commit, so a job never runs before its events are visible. A crash
             # in between leaves events with no job: the workers' sweep finds them, and so it

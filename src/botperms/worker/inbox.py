@@ -29,6 +29,7 @@ from botperms.store import (
     Store,
     StoreError,
 )
+from botperms.worker.backlog import Backlog
 from botperms.worker.handling import EventHandling, RetryPolicy
 from botperms.worker.loop import WakeableLoop
 
@@ -54,8 +55,12 @@ class InboxWorker:
         on_sends: Callable[[], None] = lambda: None,
         signal: asyncio.Event | None = None,
         clock: Callable[[], datetime] = _now,
+        backlog: Backlog | None = None,
     ) -> None:
+        """``backlog``: told of every event this worker finishes and of the messages it
+        queued (the intake's backpressure)."""
         self.store = store
+        self.backlog = backlog
         self.dispatcher = dispatcher
         self.policy = policy or RetryPolicy()
         self.handling = EventHandling(dispatcher, self.policy, clock)
@@ -117,6 +122,11 @@ class InboxWorker:
                 # Done or dead: never to be taken again. (A retried event is taken again
                 # anyway; a stale read can at worst retry it a little early.)
                 self._remember(item.id)
+                if self.backlog is not None:
+                    # The event leaves the backlog; the messages it queued join it.
+                    sends = sum(isinstance(effect, Send) for effect in outcome.effects)
+                    self.backlog.added(sends)
+                    self.backlog.finished()
             if isinstance(outcome, Handled):
                 INBOX.labels("done").inc()
                 if any(isinstance(effect, Send) for effect in outcome.effects):

@@ -18,6 +18,7 @@ import structlog
 
 from botperms.metrics import OUTBOX
 from botperms.store import Batcher, OutboxItem, SendOutcome, Store, StoreError
+from botperms.worker.backlog import Backlog
 from botperms.worker.loop import WakeableLoop
 from botperms.worker.sending import Sender
 
@@ -39,9 +40,13 @@ class OutboxWorker:
         max_in_flight: int = 64,
         idle: float = 1.0,
         clock: Callable[[], datetime] = _now,
+        backlog: Backlog | None = None,
     ) -> None:
+        """``backlog``: told of every message that is sent or dead (the intake's
+        backpressure counts messages not sent yet)."""
         self.store = store
         self.sender = sender
+        self.backlog = backlog
         self.max_in_flight = max_in_flight
         self._refill = max(1, max_in_flight // 4)
         self._clock = clock
@@ -82,6 +87,8 @@ class OutboxWorker:
                 log.error("outbox.record_failed", item_id=item.id, error=str(exc))
                 return
             OUTBOX.labels(outcome.status if outcome.status != "pending" else "retry").inc()
+            if self.backlog is not None and outcome.status != "pending":
+                self.backlog.finished()
         finally:
             self._in_flight.pop((item.page_id, item.psid), None)
             self.loop.wake()
