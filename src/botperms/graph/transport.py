@@ -88,6 +88,7 @@ class ReqwestTransport:
     def __init__(self, *, max_connections: int = 100) -> None:
         self._max_connections = max_connections
         self._client: Any = None
+        self._timeouts: dict[float, timedelta] = {}  # one object per time-out, not per call
 
     def _get_client(self) -> Any:
         if self._client is None:
@@ -108,7 +109,10 @@ class ReqwestTransport:
     ) -> RawResponse:
         from pyreqwest import exceptions
 
-        builder = self._get_client().request(method, url).timeout(timedelta(seconds=seconds))
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            timeout = self._timeouts[seconds] = timedelta(seconds=seconds)
+        builder = self._get_client().request(method, url).timeout(timeout)
         if query:
             builder = builder.query(list(query))
         if json is not None:

@@ -68,7 +68,8 @@ class PageDirectory:
 
     async def token(self, page_id: str) -> str | None:
         """The page's token, or None for a page the bot does not answer for."""
-        await self._refresh_if(self._refresh_seconds)
+        if self._source is not None and self._stale(self._refresh_seconds):
+            await self._refresh_if(self._refresh_seconds)  # not a coroutine per send
         found = self._tokens.get(page_id)
         if found is None and await self._refresh_if(self._miss_seconds):
             found = self._tokens.get(page_id)
