@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -22,7 +20,6 @@ from botperms.store import (
     StorageUnavailable,
     Store,
     TokenCipher,
-    new_key,
 )
 from botperms.store.models import InboxEvent, OutboxMessage
 from botperms.store.outbox import SendOutcome
@@ -42,18 +39,13 @@ def _event(key: str, psid: str = "psid1", time: int = 0) -> NewInboxItem:
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path}/botperms.db")
-    await db.migrate()
-    try:
-        yield db
-    finally:
-        await db.dispose()
+def database(sqlite_database: Database) -> Database:
+    return sqlite_database  # this file is about SQLite only (conftest.py)
 
 
 @pytest.fixture
-def store(database: Database) -> Store:
-    return Store(database, TokenCipher([new_key()]))
+def store(database: Database, cipher: TokenCipher) -> Store:
+    return Store(database, cipher)
 
 
 async def test_a_file_database_has_a_lane_and_an_in_memory_one_has_none(
