@@ -20,6 +20,9 @@ from typing import Any
 import httptools
 
 STATS: dict[str, Any] = {"requests": 0, "texts": Counter()}
+# Seconds each send waits before its answer (--delay-ms): 0 is the benchmark's instant API;
+# the crash tests use a few milliseconds, as Facebook's answers take, so sends are in flight.
+DELAY = 0.0
 
 
 class SendAPI(asyncio.Protocol):
@@ -71,11 +74,21 @@ class SendAPI(asyncio.Protocol):
                 recipient.encode(),
                 STATS["requests"],
             )
-        self.transport.write(
+        response = (
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
             % (len(answer), answer)
         )
-        if not self.parser.should_keep_alive():
+        keep_alive = self.parser.should_keep_alive()
+        if DELAY and method == b"POST" and not self.url.startswith(b"/_"):
+            asyncio.get_running_loop().call_later(DELAY, self._answer, response, keep_alive)
+        else:
+            self._answer(response, keep_alive)
+
+    def _answer(self, response: bytes, keep_alive: bool) -> None:
+        if self.transport.is_closing():
+            return
+        self.transport.write(response)
+        if not keep_alive:
             self.transport.close()
 
 
@@ -90,7 +103,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--delay-ms", type=float, default=0.0, help="answer each send this late")
     args = parser.parse_args()
+    global DELAY
+    DELAY = args.delay_ms / 1000
     try:
         import uvloop
 

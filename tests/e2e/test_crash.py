@@ -52,9 +52,10 @@ class SendAPI:
 @pytest.fixture
 def send_api() -> Iterator[SendAPI]:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "fake_send_api.py"), "--port", str(port)]
-    )
+    # Answers 20 ms late, as Facebook's take a while: sends are in flight during the burst
+    # (with an instant API the "sending" kill found none on the faster pipeline).
+    command = [sys.executable, str(ROOT / "bench" / "fake_send_api.py"), "--port", str(port)]
+    process = subprocess.Popen([*command, "--delay-ms", "20"])
     api = SendAPI(f"http://127.0.0.1:{port}", process)
     deadline = time.monotonic() + 15
     while True:
