@@ -286,7 +286,7 @@ class App:
         recovered = await self.store.inbox_recover()
         if recovered:
             log.info("inbox.recovered", items=recovered)
-        if self.inbox.backlog is not None:
+        if self.inbox.backlog is not None and self.inbox.backlog.limit:
             # What an earlier run left waiting counts against the limit from the start.
             waiting = (await self.store.inbox_counts()).get("pending", 0)
             waiting += (await self.store.outbox_counts()).get("pending", 0)

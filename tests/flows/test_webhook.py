@@ -228,3 +228,32 @@ async def test_botperms_internal_fields_from_outside_are_dropped(
     [item] = await services.store.inbox_list()
     assert "botperms" not in item.payload
     assert item.payload["message"]["mid"] == "m_forged"
+
+
+async def test_a_client_that_goes_away_mid_body_gets_400_and_nothing_is_stored(
+    app: Starlette,
+) -> None:
+    # The bare ASGI endpoint reads the body itself: a disconnect there is answered, not raised.
+    sent: list[dict[str, Any]] = []
+    messages = [
+        {"type": "http.request", "body": b'{"object": "page", ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/webhook",
+        "headers": [(b"x-hub-signature-256", b"sha256=00")],
+        "query_string": b"",
+    }
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert sent[1]["body"] == b"client went away"
+    assert await inbox_counts(app) == {}

@@ -118,18 +118,18 @@ class InboxWorker:
                 log.error("inbox.commit_failed", item_id=item.id, error=str(exc))
                 await asyncio.sleep(1.0)
                 return
+            sends = sum(isinstance(effect, Send) for effect in outcome.effects)
             if isinstance(outcome, Handled) or outcome.retry_at is None:
                 # Done or dead: never to be taken again. (A retried event is taken again
                 # anyway; a stale read can at worst retry it a little early.)
                 self._remember(item.id)
                 if self.backlog is not None:
                     # The event leaves the backlog; the messages it queued join it.
-                    sends = sum(isinstance(effect, Send) for effect in outcome.effects)
                     self.backlog.added(sends)
                     self.backlog.finished()
             if isinstance(outcome, Handled):
                 INBOX.labels("done").inc()
-                if any(isinstance(effect, Send) for effect in outcome.effects):
+                if sends:
                     self._on_sends()
             else:
                 INBOX.labels("retry" if outcome.retry_at is not None else "dead").inc()

@@ -12,7 +12,6 @@ import pytest
 
 from botperms.bot import Bot, Context
 from botperms.bot.dispatcher import Dispatcher
-from botperms.bot.runtime import Runtime
 from botperms.graph import GraphClient
 from botperms.store import Handled, StaleCompletion, Store, conversation_group
 from botperms.worker.group_turn import GroupTurn
@@ -20,7 +19,7 @@ from botperms.worker.handling import EventHandling, RetryPolicy
 from botperms.worker.page_backoff import PageBackoff
 from botperms.worker.sending import Sender, fixed_token
 from tests.unit.worker.conftest import PAGE_ID, PAGE_TOKEN, FakeSendAPI, graph_error
-from tests.unit.worker.test_inbox import links, message
+from tests.unit.worker.test_inbox import message, worker_runtime
 
 
 class Later:
@@ -48,15 +47,10 @@ def people_in_one_group(count: int) -> list[str]:
 
 
 def make_job(store: Store, graph: GraphClient, bot: Bot, later: Later, **sender: Any) -> GroupTurn:
-    runtime = Runtime(
-        graph=graph,
-        store=store,
-        page_token=PAGE_TOKEN,
-        default_scopes=("user_likes",),
-        login_links=links,
-    )
     handling = EventHandling(
-        Dispatcher(bot, runtime), RetryPolicy(max_attempts=3), lambda: datetime.now(UTC)
+        Dispatcher(bot, worker_runtime(store, graph)),
+        RetryPolicy(max_attempts=3),
+        lambda: datetime.now(UTC),
     )
     return GroupTurn(store, handling, Sender(graph, fixed_token(PAGE_TOKEN), **sender), later=later)
 

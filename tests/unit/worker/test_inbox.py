@@ -40,16 +40,20 @@ def bot() -> Bot:
     return Bot(name="echo")
 
 
-@pytest.fixture
-def dispatcher(bot: Bot, store: Store, graph: GraphClient) -> Dispatcher:
-    runtime = Runtime(
+def worker_runtime(store: Store, graph: GraphClient) -> Runtime:
+    """The runtime the worker tests' dispatchers use (the settings' page, login links)."""
+    return Runtime(
         graph=graph,
         store=store,
         page_token=PAGE_TOKEN,
         default_scopes=("user_likes",),
         login_links=links,
     )
-    return Dispatcher(bot, runtime)
+
+
+@pytest.fixture
+def dispatcher(bot: Bot, store: Store, graph: GraphClient) -> Dispatcher:
+    return Dispatcher(bot, worker_runtime(store, graph))
 
 
 def make_worker(store: Store, dispatcher: Dispatcher, **options: Any) -> InboxWorker:
