@@ -9,7 +9,9 @@ Targets, each a real server process on a free 127.0.0.1 port:
 
 - ``bare-parse``: a bare uvicorn ASGI app that checks the signature and parses (no send);
 - ``bare-send``: the same, and it calls the Send API for each message before answering;
-- ``botperms``: ``botperms serve bench.echo_bot:bot`` on SQLite (the embedded default).
+- ``botperms``: ``botperms serve bench.echo_bot:bot`` on SQLite (the embedded default);
+- ``botperms-2p``: the same with ``--processes 2`` (the web part and the handlers in two
+  processes).
 
 For each: acknowledged req/s, p50/p99 latency (wrk), replies/s while the load runs, drain time
 (how long after the load stops until the last reply), peak RSS of the server, and an audit of
@@ -165,6 +167,8 @@ def start_target(
         python, "-m", "botperms.cli", "serve", "bench.echo_bot:bot", "--port", str(port),
         "--log-level", "warning",
     ]  # fmt: skip
+    if target == "botperms-2p":
+        command += ["--processes", "2"]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     return process, f"http://127.0.0.1:{port}/healthz", database
 
@@ -294,7 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain-limit", type=float, default=60.0, help="longest drain, s (60)")
     parser.add_argument("--batch", type=int, action="append", help="events per delivery (1, 10)")
     parser.add_argument(
-        "--only", action="append", choices=["bare-parse", "bare-send", "botperms"], help="targets"
+        "--only",
+        action="append",
+        choices=["bare-parse", "bare-send", "botperms", "botperms-2p"],
+        help="targets",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
@@ -302,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print("[red]wrk is not installed[/] (apt-get install wrk)")
         return 2
     batches = args.batch or [1, 10]
-    targets = args.only or ["bare-parse", "bare-send", "botperms"]
+    targets = args.only or ["bare-parse", "bare-send", "botperms", "botperms-2p"]
     send_port = free_port()
     send_api = f"http://127.0.0.1:{send_port}"
     fake = subprocess.Popen(
@@ -342,15 +349,20 @@ def main(argv: list[str] | None = None) -> int:
             Console().print(f"{r.target}, {r.batch}-event: {note}")
     for batch in batches:
         by = {r.target: r for r in results if r.batch == batch}
-        if "botperms" in by and "bare-send" in by and by["bare-send"].replies_per_s:
-            ratio = by["botperms"].replies_per_s / by["bare-send"].replies_per_s
-            Console().print(f"{batch}-event: botperms/bare replies/s = {ratio:.0%}")
-        if "botperms" in by and "bare-parse" in by and by["bare-parse"].requests_per_s:
-            ratio = by["botperms"].requests_per_s / by["bare-parse"].requests_per_s
-            Console().print(f"{batch}-event: botperms/bare-parse acknowledged req/s = {ratio:.0%}")
+        for ours in ("botperms", "botperms-2p"):
+            if ours in by and "bare-send" in by and by["bare-send"].replies_per_s:
+                ratio = by[ours].replies_per_s / by["bare-send"].replies_per_s
+                Console().print(f"{batch}-event: {ours}/bare-send replies/s = {ratio:.0%}")
+            if ours in by and "bare-parse" in by and by["bare-parse"].requests_per_s:
+                ratio = by[ours].requests_per_s / by["bare-parse"].requests_per_s
+                Console().print(
+                    f"{batch}-event: {ours}/bare-parse acknowledged req/s = {ratio:.0%}"
+                )
     if args.json:
         args.json.write_text(json.dumps([vars(r) for r in results], indent=2))
-    lost = sum(r.stored_unanswered + r.duplicated for r in results if r.target == "botperms")
+    lost = sum(
+        r.stored_unanswered + r.duplicated for r in results if r.target.startswith("botperms")
+    )
     return 1 if lost else 0
 
 

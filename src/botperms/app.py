@@ -6,7 +6,9 @@ setting attributes afterwards. ``App.start``/``App.stop`` run in the web app's l
 Three roles (docs/deployment.md): ``embedded`` (``botperms serve``: the web part and the
 in-process workers, on SQLite or PostgreSQL), ``web`` (``serve --web-only``: webhook and login
 pages; events go to the queue engine) and ``worker`` (``botperms worker``: handlers and sends
-from the queue engine). The last two need PostgreSQL and run any number of times.
+from the queue engine). The last two need PostgreSQL and run any number of times. The embedded
+role can also run as two halves on one machine (``serve --processes 2``, ``half``): the web
+half hands deliveries to a handler half over a Unix socket (botperms.relay).
 """
 
 from __future__ import annotations
@@ -36,13 +38,20 @@ from botperms.flows import (
 from botperms.flows.ticket_refs import LoginLinkReferences
 from botperms.graph import GraphClient
 from botperms.graph.usage import Pacer
+from botperms.relay import HandlerProcess, RelayClient, RelayServer
 from botperms.roles import (
+    Half,
+    HandlerHalf,
     Role,
+    WebHalf,
+    always,
     check_setup,
     defer_turn,
     intake_flush,
     nothing,
     refuse_sqlite_apart,
+    relay_flush,
+    relay_wake,
     wake_inbox,
 )
 from botperms.store import (
@@ -51,7 +60,9 @@ from botperms.store import (
     NewInboxItem,
     RoleLock,
     Store,
+    StoreError,
     TokenCipher,
+    UnsafeSetup,
 )
 from botperms.store.page_directory import PageDirectory
 from botperms.store.sqlite_lane import Checkpointer
@@ -73,8 +84,11 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+# How long the web half of `serve --processes 2` waits for its handler half to listen.
+HANDLER_START_SECONDS = 60
+
 # Role and check_setup belong to botperms.roles; the CLI and tests find them here too.
-__all__ = ["App", "Role", "check_setup", "create_app"]
+__all__ = ["App", "HandlerHalf", "Role", "WebHalf", "check_setup", "create_app"]
 
 
 @dataclass
@@ -105,6 +119,11 @@ class App:
     housekeeper: Housekeeper | None = None
     # SQLite: the WAL checkpoints, in a thread of their own (store/sqlite_lane.py).
     checkpointer: Checkpointer | None = None
+    # serve --processes 2: the web half's link to the handler half and the child process it
+    # runs, or the handler half's end of the link.
+    relay_client: RelayClient | None = None
+    handlers: HandlerProcess | None = None
+    relay_server: RelayServer | None = None
     _lock: ProcessLock | None = field(default=None, repr=False)
     _role_lock: RoleLock | None = field(default=None, repr=False)
 
@@ -118,13 +137,26 @@ class App:
         run_workers: bool = True,
         role: Role = Role.EMBEDDED,
         concurrency: int | None = None,
+        half: Half | None = None,
     ) -> App:
         """``http``: an httpx client for every Graph call (tests pass one with a mock or a
         loopback transport); without it the Graph client uses pyreqwest. ``role``: which part
-        of botperms this process runs; ``concurrency``: a worker's jobs at once."""
-        # The embedded process owns its SQLite file: it runs the WAL checkpoints itself.
-        database = Database(settings.database_url, background_checkpoints=role is Role.EMBEDDED)
+        of botperms this process runs; ``concurrency``: a worker's jobs at once; ``half``:
+        which half of an embedded pair this process is (``serve --processes 2``)."""
+        if half is not None and role is not Role.EMBEDDED:
+            raise ValueError("only the embedded role runs as two halves")
+        web_half = half if isinstance(half, WebHalf) else None
+        if web_half is not None:
+            run_workers = False  # the handler half runs them
+        # The process that runs the workers owns its SQLite file: it runs the WAL checkpoints.
+        handles = role is Role.EMBEDDED and web_half is None
+        database = Database(settings.database_url, background_checkpoints=handles)
         refuse_sqlite_apart(database, role)
+        if half is not None and not database.is_sqlite:
+            raise UnsafeSetup(
+                "--processes 2 is for SQLite; on PostgreSQL run `botperms serve --web-only` "
+                "and `botperms worker` processes (docs/deployment.md)"
+            )
         engine: QueueEngine | None = None
         if role is not Role.EMBEDDED:
             # Imported here: procrastinate and psycopg would cost the embedded process ~11 MB.
@@ -152,7 +184,7 @@ class App:
         )
         # Backpressure only where this process handles what it stores.
         backlog = Backlog(
-            settings.intake_backlog_limit if role is Role.EMBEDDED and run_workers else 0,
+            settings.intake_backlog_limit if handles and run_workers else 0,
             max_wait=settings.intake_max_wait_seconds,
         )
         outbox = OutboxWorker(
@@ -161,13 +193,14 @@ class App:
         # The inbox worker's wake-up signal exists first: the login service (which the
         # dispatcher needs for its URLs) sets it when it queues a login outcome.
         inbox_signal = asyncio.Event()
-        login = LoginService(
-            settings,
-            graph,
-            store,
-            tickets,
-            on_event_queued=wake_inbox(inbox_signal) if engine is None else defer_turn(engine),
-        )
+        relay_client = RelayClient(web_half.socket) if web_half is not None else None
+        if engine is not None:
+            on_event_queued = defer_turn(engine)
+        elif relay_client is not None:
+            on_event_queued = relay_wake(relay_client)
+        else:
+            on_event_queued = wake_inbox(inbox_signal)
+        login = LoginService(settings, graph, store, tickets, on_event_queued=on_event_queued)
         runtime = Runtime(
             graph=graph,
             store=store,
@@ -207,7 +240,9 @@ class App:
             )
         intake: Batcher[Sequence[NewInboxItem], None] = Batcher(
             "webhook_intake",
-            intake_flush(store, engine, backlog if backlog.limit else None),
+            relay_flush(relay_client)
+            if relay_client is not None
+            else intake_flush(store, engine, backlog if backlog.limit else None),
             max_batch=200,
         )
         linking = LinkingService(settings, graph, store, login, pages=pages)
@@ -218,8 +253,10 @@ class App:
             linking=linking,
             leaving=leaving,
             intake=intake.submit,
-            # In the distributed mode the intake's flush defers the jobs itself.
-            wake_inbox=inbox_signal.set if engine is None else nothing,
+            # In the distributed mode the intake's flush defers the jobs itself, and the
+            # handler half wakes itself once it has stored what the web half handed over.
+            wake_inbox=inbox_signal.set if engine is None and relay_client is None else nothing,
+            ready=relay_client.ready if relay_client is not None else always,
         )
         return cls(
             settings=settings,
@@ -247,7 +284,10 @@ class App:
                 # A worker has no web port: its metrics port answers /healthz for it.
                 **({"health": worker.health} if worker is not None else {}),
             )
-            if settings.metrics and settings.metrics_port is not None
+            # The handler half has no port of its own: the web half's is the pair's.
+            if settings.metrics
+            and settings.metrics_port is not None
+            and not isinstance(half, HandlerHalf)
             else None,
             housekeeper=Housekeeper(
                 store, retention_from(settings), interval=settings.housekeeping_interval_seconds
@@ -255,7 +295,12 @@ class App:
             if settings.housekeeping_interval_seconds > 0
             else None,
             checkpointer=Checkpointer(database.lane)
-            if database.lane is not None and role is Role.EMBEDDED
+            if database.lane is not None and handles
+            else None,
+            relay_client=relay_client,
+            handlers=HandlerProcess(web_half.command) if web_half is not None else None,
+            relay_server=RelayServer(half.socket, intake.submit, inbox_signal.set)
+            if isinstance(half, HandlerHalf)
             else None,
         )
 
@@ -272,12 +317,16 @@ class App:
             if self.role is Role.WORKER and self.housekeeper is not None:
                 self.housekeeper.loop.start()
             return
+        if self.handlers is not None:
+            await self._start_handler_half()
         if not self.run_workers:
             return
         if self.database.is_sqlite:
-            # Two embedded processes on one SQLite file would both send every reply.
-            self._lock = ProcessLock.for_database(self.settings.database_url)
-            self._lock.acquire()
+            if self.relay_server is None:
+                # Two embedded processes on one SQLite file would both send every reply. (The
+                # handler half holds the lock its web half took and passed on.)
+                self._lock = ProcessLock.for_database(self.settings.database_url)
+                self._lock.acquire()
             if self.checkpointer is not None:
                 self.checkpointer.start()
         else:
@@ -300,8 +349,39 @@ class App:
         self.outbox.loop.start()
         if self.housekeeper is not None:
             self.housekeeper.loop.start()
+        if self.relay_server is not None:
+            await self.relay_server.start()
+
+    async def _start_handler_half(self) -> None:
+        """The web half: take the database's lock, start the handler half with it, and wait
+        until it listens (its start-up recovers what an earlier run left)."""
+        assert self.handlers is not None
+        assert self.relay_client is not None
+        self._lock = ProcessLock.for_database(self.settings.database_url)
+        self._lock.acquire()
+        await self.handlers.start(pass_fds=() if self._lock.fd is None else (self._lock.fd,))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + HANDLER_START_SECONDS
+        while not self.relay_client.connected:
+            if not self.handlers.running:
+                raise RuntimeError("the handler process exited while starting; its log says why")
+            try:
+                await self.relay_client.connect(within=0.2)
+            except StoreError:
+                if loop.time() > deadline:
+                    raise RuntimeError(
+                        f"the handler process did not listen within {HANDLER_START_SECONDS} s"
+                    ) from None
 
     async def stop(self) -> None:
+        if self.relay_server is not None:
+            # Nothing new arrives; what did is stored and answered before the workers stop.
+            await self.relay_server.stop()
+        if self.handlers is not None:
+            await self.intake.close()
+            await self.handlers.stop()
+        if self.relay_client is not None:
+            await self.relay_client.close()
         if self.housekeeper is not None:
             await self.housekeeper.loop.stop()
         if self.gauges is not None:
@@ -350,6 +430,8 @@ def create_app(
     http: httpx.AsyncClient | None = None,
     run_workers: bool = True,
     role: Role = Role.EMBEDDED,
+    half: Half | None = None,
 ) -> Starlette:
     """Build botperms for ``bot`` and return its web app (what ``botperms serve`` runs)."""
-    return App.build(settings, bot, http=http, run_workers=run_workers, role=role).asgi()
+    built = App.build(settings, bot, http=http, run_workers=run_workers, role=role, half=half)
+    return built.asgi()

@@ -1,8 +1,11 @@
 """The process roles of botperms and what connects the web part to the workers in each.
 
 ``embedded`` (``botperms serve``) runs both in one process: the web part wakes the in-process
-workers. ``web`` (``serve --web-only``) and ``worker`` (``botperms worker``) run apart on
-PostgreSQL: the web part defers the queue engine's jobs. The composition root (``app.py``)
+workers. ``serve --processes 2`` splits the embedded role in two halves on one machine
+(:class:`WebHalf`, :class:`HandlerHalf`): the web half hands deliveries over a Unix socket to
+the handler half, which stores them and runs the workers (botperms.relay). ``web``
+(``serve --web-only``) and ``worker`` (``botperms worker``) run apart on PostgreSQL: the web
+part defers the queue engine's jobs. The composition root (``app.py``)
 picks the wiring for the role it builds.
 """
 
@@ -10,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
 
 from botperms.config import Settings
+from botperms.relay import RelayClient
 from botperms.store import Database, NewInboxItem, RoleLock, Store, UnsafeSetup
 from botperms.worker.backlog import Backlog
 
@@ -31,8 +37,32 @@ class Role(StrEnum):
     WORKER = "worker"
 
 
+@dataclass(frozen=True)
+class WebHalf:
+    """This process answers HTTP; ``command`` starts the handler half, which listens on
+    ``socket``."""
+
+    socket: Path
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HandlerHalf:
+    """This process stores what arrives on ``socket`` and handles it; it was started by the
+    web half, and holds the database lock it inherited."""
+
+    socket: Path
+
+
+Half = WebHalf | HandlerHalf
+
+
 def nothing() -> None:
     return None
+
+
+def always() -> bool:
+    return True
 
 
 def wake_inbox(signal: asyncio.Event) -> Callable[[str, str], None]:
@@ -85,6 +115,26 @@ def intake_flush(
         return [None] * len(deliveries)
 
     return flush
+
+
+def relay_flush(
+    client: RelayClient,
+) -> Callable[[Sequence[Sequence[NewInboxItem]]], Awaitable[list[None]]]:
+    """The web half's intake: the deliveries gathered while the last hand-over was under way
+    go to the handler half as one frame (which commits them in one transaction)."""
+
+    async def flush(deliveries: Sequence[Sequence[NewInboxItem]]) -> list[None]:
+        await client.submit([item for delivery in deliveries for item in delivery])
+        return [None] * len(deliveries)
+
+    return flush
+
+
+def relay_wake(client: RelayClient) -> Callable[[str, str], None]:
+    def wake(_page_id: str, _psid: str) -> None:
+        client.wake()
+
+    return wake
 
 
 def refuse_sqlite_apart(database: Database, role: Role) -> None:

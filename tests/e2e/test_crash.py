@@ -4,7 +4,8 @@ acknowledged, as Facebook does.
 
 Every acknowledged message gets exactly one reply, in order per person, except the measured
 window: a message whose Send API call was in flight when the process died ("sending" in the
-outbox) is sent again after the restart, and may then show twice.
+outbox) is sent again after the restart, and may then show twice. The same holds for
+``serve --processes 2``, whichever of its two processes is killed.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def send_api() -> Iterator[SendAPI]:
 class Bot:
     """``botperms serve`` as a child process that can be killed and started again."""
 
-    def __init__(self, tmp_path: Path, send_api: SendAPI) -> None:
+    def __init__(self, tmp_path: Path, send_api: SendAPI, processes: int = 1) -> None:
+        self.processes = processes
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database = tmp_path / "botperms.db"
@@ -99,7 +101,8 @@ class Bot:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "botperms.cli", "serve", "bench.echo_bot:bot",
-             "--port", str(self.port), "--log-level", "warning"],
+             "--port", str(self.port), "--log-level", "warning",
+             "--processes", str(self.processes)],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log,
         )  # fmt: skip
         deadline = time.monotonic() + 30
@@ -112,10 +115,28 @@ class Bot:
                 assert time.monotonic() < deadline, "botperms serve did not start"
                 time.sleep(0.05)
 
+    def healthy(self) -> bool:
+        return httpx.get(f"{self.url}/healthz", timeout=5).status_code == 200
+
+    def handler_pid(self) -> int:
+        """``--processes 2``: the handler half, the web half's one child."""
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        pids = children.read_text().split()
+        assert len(pids) == 1, pids
+        return int(pids[0])
+
     def kill(self) -> None:
         assert self.process is not None
+        handlers = self.handler_pid() if self.processes == 2 else None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
+        if handlers is not None:
+            # The kernel kills the handler half with its parent (PR_SET_PDEATHSIG).
+            deadline = time.monotonic() + 10
+            while _alive(handlers):
+                assert time.monotonic() < deadline, "the handler half outlived the web half"
+                time.sleep(0.02)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -127,9 +148,17 @@ class Bot:
             return db.execute(sql).fetchall()
 
 
-@pytest.fixture
-def bot(tmp_path: Path, send_api: SendAPI) -> Iterator[Bot]:
-    running = Bot(tmp_path, send_api)
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture(params=[1, 2], ids=["one-process", "two-processes"])
+def bot(request: pytest.FixtureRequest, tmp_path: Path, send_api: SendAPI) -> Iterator[Bot]:
+    running = Bot(tmp_path, send_api, processes=request.param)
     running.start()
     yield running
     running.stop()
@@ -215,6 +244,23 @@ def audit(send_api: SendAPI, bot: Bot, acked: set[int]) -> tuple[int, int]:
 async def test_kill_9_during_a_burst_loses_nothing_and_doubles_only_the_window(
     when: str, bot: Bot, send_api: SendAPI
 ) -> None:
+    await burst_kill_and_audit(bot, send_api, when, "serve")
+
+
+async def test_kill_9_of_the_handler_half_loses_nothing_and_doubles_only_the_window(
+    tmp_path: Path, send_api: SendAPI
+) -> None:
+    """``--processes 2``: the handler half dies alone; the web half answers 503 until it has
+    started a new one, and Facebook's redeliveries then get through."""
+    bot = Bot(tmp_path, send_api, processes=2)
+    bot.start()
+    try:
+        await burst_kill_and_audit(bot, send_api, "sending", "handler half")
+    finally:
+        bot.stop()
+
+
+async def burst_kill_and_audit(bot: Bot, send_api: SendAPI, when: str, victim: str) -> None:
     acked: set[int] = set()
     stop = asyncio.Event()
     burst = asyncio.create_task(post_all(bot.url, list(range(BURST)), acked, stop))
@@ -230,13 +276,27 @@ async def test_kill_9_during_a_burst_loses_nothing_and_doubles_only_the_window(
             120,
             "no send in flight",
         )
-    bot.kill()
+    if victim == "serve":
+        bot.kill()
+    else:
+        # The web half stays up (answering 503 meanwhile) and starts a new handler half.
+        first = bot.handler_pid()
+        os.kill(first, signal.SIGKILL)
+        await until(lambda: not bot.healthy(), 10, "/healthz did not see the handler half go")
+        await until(bot.healthy, 60, "no new handler half")
+        assert bot.handler_pid() != first
     stop.set()
     await burst
     killed_at = (len(acked), send_api.stats()["requests"])
-    bot.start()
-    # Facebook redelivers what was not acknowledged (and the rest: dedupe keeps it once).
+    if victim == "serve":
+        bot.start()
+    # Facebook redelivers what was not acknowledged (and the rest: dedupe keeps it once),
+    # again while it gets 503s from a web half whose new handler half is still starting.
     await post_all(bot.url, list(range(BURST)), acked, asyncio.Event())
+    deadline = time.monotonic() + 60
+    while len(acked) < BURST and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        await post_all(bot.url, sorted(set(range(BURST)) - acked), acked, asyncio.Event())
     assert len(acked) == BURST
     await until(
         lambda: (
@@ -247,7 +307,7 @@ async def test_kill_9_during_a_burst_loses_nothing_and_doubles_only_the_window(
         "the backlog did not drain",
     )
     duplicates, window = audit(send_api, bot, acked)
-    print(f"kill -9 while {when} at {killed_at}: duplicates={duplicates} window={window}")
+    print(f"kill -9 {victim} while {when} at {killed_at}: duplicates={duplicates} window={window}")
     assert duplicates <= window
     assert window <= SEND_CONCURRENCY  # at most the sends in flight (the setting)
     assert bot.rows("SELECT count(*) FROM inbox")[0][0] == BURST

@@ -41,6 +41,8 @@ ALLOWED: dict[str, set[str]] = {
     "flows": LEAVES | BASE,
     "bot": LEAVES | BASE,
     "worker": {"bot"} | LEAVES | BASE,
+    # serve --processes 2: the link between the web half and the handler half.
+    "relay": {"store"} | BASE,
     "web": {"flows"} | LEAVES | BASE,
     # The example bot is a bot author's module: the public API only (see below).
     "examples": set(),
@@ -75,6 +77,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "typer": {"cli", "profile_cmd"},
     "rich": {"cli", "profile_cmd", "demo"},
     "watchfiles": {"cli"},
+    "uvloop": {"cli"},
     # Settings, typed events and the Messenger Profile file; the bot catches the events'
     # ValidationError, the commands report a settings one.
     "pydantic_settings": {"config"},

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
+import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -14,6 +18,9 @@ from botperms.cli.common import console, load_bot, load_settings
 from botperms.config import LoginFlow
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from botperms.app import App
     from botperms.demo import Reload
 
 
@@ -47,6 +54,16 @@ def serve(
             "balancer.",
         ),
     ] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=2,
+            help="2: the web part and the handlers in two processes on this machine, so a "
+            "second core does the handling (SQLite; about 1.5-2 times the replies/s under "
+            "load, see docs/performance.md). The handler process is restarted if it dies.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the webhook, the login pages and the workers in one process (the embedded
     default, on SQLite or PostgreSQL), or with --web-only only the web part."""
@@ -54,10 +71,16 @@ def serve(
     from botperms.cli.ports import check_free
     from botperms.logs import configure
     from botperms.store import StoreError
-    from botperms.web.server import run_server
 
     settings = load_settings()
     role = Role.WEB if web_only else Role.EMBEDDED
+    if processes == 2 and (web_only or not settings.database_url.startswith("sqlite")):
+        console.print(
+            "[bold red]botperms cannot start:[/] --processes 2 runs the embedded role on "
+            "SQLite; on PostgreSQL run `serve --web-only` and `botperms worker` processes",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     if not reload:
         try:
             asyncio.run(check_setup(settings, role))
@@ -76,6 +99,7 @@ def serve(
         command += ["--host", host, "--port", str(port)]
         command += ["--log-level", log_level] if log_level else []
         command += ["--web-only"] if web_only else []
+        command += ["--processes", str(processes)]
         _reload_forever(command, [_watched(target)], [])
     if not reload and settings.database_url.startswith("sqlite"):
         from botperms.worker.process_lock import AlreadyRunning, check_database_free
@@ -87,12 +111,38 @@ def serve(
             raise typer.Exit(1) from None
     configure(log_level or settings.log_level)
     bot = load_bot(target)
-    # uvicorn plus deadlines for slow clients and a connection cap (botperms.web.server).
+    # The socket lives in a private folder of its own (Unix socket paths are short).
+    relay_dir = Path(tempfile.mkdtemp(prefix="botperms-")) if processes == 2 else None
+    half = None
+    if relay_dir is not None:
+        from botperms.app import WebHalf
+
+        socket = relay_dir / "relay.sock"
+        command = [sys.executable, "-m", "botperms.cli", "handler-process"]
+        command += [*([target] if target else []), "--socket", str(socket)]
+        command += ["--parent", str(os.getpid()), "--log-level", log_level or settings.log_level]
+        half = WebHalf(socket, tuple(command))
+    try:
+        # uvicorn plus deadlines for slow clients and a connection cap (botperms.web.server).
+        _run(
+            create_app(settings, bot, role=role, half=half),
+            host,
+            port,
+            log_level or settings.log_level,
+        )
+    finally:
+        if relay_dir is not None:
+            shutil.rmtree(relay_dir, ignore_errors=True)
+
+
+def _run(app: Starlette, host: str, port: int, log_level: str) -> None:
+    from botperms.web.server import run_server
+
     run_server(
-        create_app(settings, bot, role=role),
+        app,
         host=host,
         port=port,
-        log_level=(log_level or settings.log_level).lower(),
+        log_level=log_level.lower(),
         # Nothing reads the client's address or scheme from the request (links come from
         # BOTPERMS_PUBLIC_URL), and uvicorn's X-Forwarded-* middleware cost 4 % of the
         # process under a campaign's load (docs/performance.md).
@@ -100,6 +150,41 @@ def serve(
         # Ours (botperms.web.access_log) leaves out query strings, which carry tickets and codes.
         access_log=False,
     )
+
+
+def handler_process(
+    target: Annotated[str | None, typer.Argument(metavar="[MODULE:ATTRIBUTE]")] = None,
+    socket: Annotated[Path, typer.Option()] = Path("relay.sock"),
+    parent: Annotated[int, typer.Option()] = 0,
+    log_level: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """The handler half of `serve --processes 2`, started by the web half (internal)."""
+    import uvloop
+
+    from botperms.app import App, HandlerHalf
+    from botperms.logs import configure
+    from botperms.relay import die_with_parent
+
+    die_with_parent(parent)
+    settings = load_settings()
+    configure(log_level or settings.log_level)
+    bot = load_bot(target)
+    app = App.build(settings, bot, half=HandlerHalf(socket))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_handle_until_sigterm(app))
+
+
+async def _handle_until_sigterm(app: App) -> None:
+    """Ctrl-C reaches the whole process group: the web half stops first, then sends this
+    half SIGTERM, so what it handed over is stored and answered before this half goes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await app.start()
+    try:
+        await stop.wait()
+    finally:
+        await app.stop()
 
 
 def demo(

@@ -30,6 +30,10 @@ from botperms.web.services import Services
 
 
 async def health(request: Request) -> Response:
+    services: Services = request.app.state.services
+    if not services.ready():
+        # serve --processes 2 while its handler half (re)starts: deliveries get 503 now.
+        return JSONResponse({"status": "handler process not answering"}, status_code=503)
     return JSONResponse({"status": "ok"})
 
 

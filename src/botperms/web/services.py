@@ -16,7 +16,9 @@ Intake = Callable[[Sequence[NewInboxItem]], Awaitable[None]]
 @dataclass(frozen=True)
 class Services:
     """``intake`` stores a delivery's events durably (group commit with concurrent ones);
-    ``wake_inbox`` tells the in-process worker, if any, that there is work."""
+    ``wake_inbox`` tells the in-process worker, if any, that there is work; ``ready``: False
+    while deliveries cannot be stored (the handler half of ``serve --processes 2`` is away),
+    and ``/healthz`` says so."""
 
     settings: Settings
     login: LoginService
@@ -24,3 +26,4 @@ class Services:
     leaving: LeavingService
     intake: Intake
     wake_inbox: Callable[[], None]
+    ready: Callable[[], bool]

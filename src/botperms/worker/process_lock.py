@@ -29,6 +29,11 @@ class ProcessLock:
             return cls(None)
         return cls(Path(database).expanduser().resolve().with_name(Path(database).name + ".lock"))
 
+    @property
+    def fd(self) -> int | None:
+        """The open lock file while held: a child process given it holds the lock too."""
+        return self._fd
+
     def acquire(self) -> None:
         if self.path is None:
             return
