@@ -74,8 +74,10 @@ from botperms.worker.backlog import Backlog
 from botperms.worker.gauges import QueueGauges
 from botperms.worker.group_turn import GroupTurn
 from botperms.worker.housekeeping import Housekeeper, retention_from
+from botperms.worker.outbox import Tries
 from botperms.worker.page_backoff import PageBackoff
 from botperms.worker.process_lock import ProcessLock
+from botperms.worker.remote_sending import RemoteSender, answer_sends
 from botperms.worker.sending import Sender
 
 if TYPE_CHECKING:
@@ -124,6 +126,9 @@ class App:
     relay_client: RelayClient | None = None
     handlers: HandlerProcess | None = None
     relay_server: RelayServer | None = None
+    # Set when the web half hung up with sends unanswered: the handler half then stops, and
+    # its restart resends them.
+    relay_lost: asyncio.Event = field(default_factory=asyncio.Event)
     _lock: ProcessLock | None = field(default=None, repr=False)
     _role_lock: RoleLock | None = field(default=None, repr=False)
 
@@ -187,13 +192,36 @@ class App:
             settings.intake_backlog_limit if handles and run_workers else 0,
             max_wait=settings.intake_max_wait_seconds,
         )
-        outbox = OutboxWorker(
-            store, sender, max_in_flight=settings.send_concurrency, backlog=backlog
-        )
         # The inbox worker's wake-up signal exists first: the login service (which the
         # dispatcher needs for its URLs) sets it when it queues a login outcome.
         inbox_signal = asyncio.Event()
-        relay_client = RelayClient(web_half.socket) if web_half is not None else None
+        # serve --processes 2: the web half answers the handler half's sends with its sender.
+        relay_client = (
+            RelayClient(web_half.socket, answer=answer_sends(sender))
+            if web_half is not None
+            else None
+        )
+        intake: Batcher[Sequence[NewInboxItem], None] = Batcher(
+            "webhook_intake",
+            relay_flush(relay_client)
+            if relay_client is not None
+            else intake_flush(store, engine, backlog if backlog.limit else None),
+            max_batch=200,
+        )
+        relay_lost = asyncio.Event()
+        relay_server = (
+            RelayServer(half.socket, intake.submit, inbox_signal.set, on_lost=relay_lost.set)
+            if isinstance(half, HandlerHalf)
+            else None
+        )
+        tries: Tries = (
+            RemoteSender(relay_server.ask, PageBackoff(store))
+            if relay_server is not None
+            else sender
+        )
+        outbox = OutboxWorker(
+            store, tries, max_in_flight=settings.send_concurrency, backlog=backlog
+        )
         if engine is not None:
             on_event_queued = defer_turn(engine)
         elif relay_client is not None:
@@ -238,13 +266,6 @@ class App:
                 sweep_every=settings.worker_sweep_seconds,
                 sweep_older_than=settings.worker_sweep_seconds,
             )
-        intake: Batcher[Sequence[NewInboxItem], None] = Batcher(
-            "webhook_intake",
-            relay_flush(relay_client)
-            if relay_client is not None
-            else intake_flush(store, engine, backlog if backlog.limit else None),
-            max_batch=200,
-        )
         linking = LinkingService(settings, graph, store, login, pages=pages)
         leaving = LeavingService(settings, store)
         services = Services(
@@ -299,9 +320,8 @@ class App:
             else None,
             relay_client=relay_client,
             handlers=HandlerProcess(web_half.command) if web_half is not None else None,
-            relay_server=RelayServer(half.socket, intake.submit, inbox_signal.set)
-            if isinstance(half, HandlerHalf)
-            else None,
+            relay_server=relay_server,
+            relay_lost=relay_lost,
         )
 
     async def start(self) -> None:
@@ -376,7 +396,7 @@ class App:
     async def stop(self) -> None:
         if self.relay_server is not None:
             # Nothing new arrives; what did is stored and answered before the workers stop.
-            await self.relay_server.stop()
+            await self.relay_server.stop_intake()
         if self.handlers is not None:
             await self.intake.close()
             await self.handlers.stop()
@@ -392,6 +412,9 @@ class App:
         await self.inbox.drain()
         await self.outbox.loop.stop()
         await self.outbox.drain()
+        if self.relay_server is not None:
+            # Only now: the web half made the sends the outbox just drained.
+            await self.relay_server.stop()
         await self.intake.close()
         if self.engine is not None:
             await self.engine.close()

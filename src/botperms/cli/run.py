@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from botperms.cli.common import console, load_bot, load_settings
+from botperms.cli.common import console, load_bot, load_settings, settle_garbage_collection
 from botperms.config import LoginFlow
 
 if TYPE_CHECKING:
@@ -122,10 +122,12 @@ def serve(
         command += [*([target] if target else []), "--socket", str(socket)]
         command += ["--parent", str(os.getpid()), "--log-level", log_level or settings.log_level]
         half = WebHalf(socket, tuple(command))
+    app = create_app(settings, bot, role=role, half=half)
+    settle_garbage_collection()
     try:
         # uvicorn plus deadlines for slow clients and a connection cap (botperms.web.server).
         _run(
-            create_app(settings, bot, role=role, half=half),
+            app,
             host,
             port,
             log_level or settings.log_level,
@@ -170,21 +172,30 @@ def handler_process(
     configure(log_level or settings.log_level)
     bot = load_bot(target)
     app = App.build(settings, bot, half=HandlerHalf(socket))
+    settle_garbage_collection()
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_handle_until_sigterm(app))
+        code = runner.run(_handle_until_sigterm(app))
+    sys.exit(code)
 
 
-async def _handle_until_sigterm(app: App) -> None:
+async def _handle_until_sigterm(app: App) -> int:
     """Ctrl-C reaches the whole process group: the web half stops first, then sends this
-    half SIGTERM, so what it handed over is stored and answered before this half goes."""
+    half SIGTERM, so what it handed over is stored and answered before this half goes. If
+    the web half hangs up with sends unanswered, this half stops (exit code 1) and the web
+    half starts a new one, whose recovery resends them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await app.start()
+    lost = asyncio.create_task(app.relay_lost.wait())
+    asked = asyncio.create_task(stop.wait())
     try:
-        await stop.wait()
+        await asyncio.wait({lost, asked}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        lost.cancel()
+        asked.cancel()
         await app.stop()
+    return 1 if app.relay_lost.is_set() and not stop.is_set() else 0
 
 
 def demo(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from botperms.cli.common import console, load_bot, load_settings
+from botperms.cli.common import console, load_bot, load_settings, settle_garbage_collection
 
 if TYPE_CHECKING:
     from botperms.app import App
@@ -58,6 +58,7 @@ def worker(
     configure(log_level or settings.log_level)
     bot = load_bot(target)
     app = App.build(settings, bot, role=Role.WORKER, concurrency=concurrency)
+    settle_garbage_collection()
     asyncio.run(_run_until_signal(app))
 
 

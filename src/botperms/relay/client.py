@@ -6,6 +6,9 @@ deliveries still share the handler process's group commit. When the handler proc
 there (restarting after a crash, say), a delivery fails with ``StorageUnavailable``: the
 webhook answers 503 and Facebook delivers it again. Meanwhile the client keeps trying to
 connect, so ``connected`` (the web half's ``/healthz``) turns true once a new one listens.
+
+The handler process's questions (``ask`` frames: its Send API calls) are answered by
+``answer``, concurrently, on the same connection.
 """
 
 from __future__ import annotations
@@ -13,23 +16,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import structlog
 
-from botperms.relay.frames import MAX_FRAME, WAKE_FRAME, add_frame, read_frame
+from botperms.relay.frames import MAX_FRAME, WAKE_FRAME, add_frame, read_frame, told_frame
 from botperms.store import NewInboxItem, StorageUnavailable
 
 log = structlog.get_logger(__name__)
 
 
+Answer = Callable[[list[Any]], Awaitable[list[Any]]]
+
+
+async def _no_answers(body: list[Any]) -> list[Any]:
+    raise ValueError("this web process answers no questions")
+
+
 class RelayClient:
-    def __init__(self, socket: Path, *, answer_within: float = 15.0) -> None:
-        """``answer_within``: how long a delivery waits for its commit before it is given
-        up (a 503), well inside the 20 s Facebook waits for the webhook's answer."""
+    def __init__(
+        self, socket: Path, *, answer: Answer = _no_answers, answer_within: float = 15.0
+    ) -> None:
+        """``answer``: what the handler process's questions get; ``answer_within``: how long
+        a delivery waits for its commit before it is given up (a 503), well inside the 20 s
+        Facebook waits for the webhook's answer."""
         self.socket = socket
         self.answer_within = answer_within
+        self._answer = answer
+        self._answering: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[None]] = {}
         self._writer: asyncio.StreamWriter | None = None
@@ -74,6 +90,11 @@ class RelayClient:
         try:
             while line := await reader.readline():
                 frame = read_frame(line)
+                if "ask" in frame:
+                    task = asyncio.create_task(self._reply(int(frame["ask"]), frame["body"]))
+                    self._answering.add(task)
+                    task.add_done_callback(self._answering.discard)
+                    continue
                 future = self._waiting.pop(int(frame["id"]), None)
                 if future is None or future.done():
                     continue  # given up on already (a 503); the events are stored anyway
@@ -86,6 +107,18 @@ class RelayClient:
             log.error("relay.answers_unreadable", error=str(exc))
         finally:
             self._lost("the handler process went away")
+
+    async def _reply(self, ask_id: int, body: list[Any]) -> None:
+        writer = self._writer
+        try:
+            result = await self._answer(body)
+        except Exception as exc:
+            # A bug of ours: the question still gets an answer, or it would wait forever.
+            log.exception("relay.answer_failed")
+            result = ["error", f"{type(exc).__name__}: {exc}"]
+        # Only on the connection it came by: a new handler process never asked this.
+        if writer is not None and writer is self._writer and not writer.is_closing():
+            writer.write(told_frame(ask_id, result))
 
     def _lost(self, why: str) -> None:
         if self._writer is not None:
@@ -137,7 +170,10 @@ class RelayClient:
             self._writer.write(WAKE_FRAME)
 
     async def close(self) -> None:
+        """After the handler process has stopped: its last questions are answered first."""
         self._closed = True
+        if self._answering:
+            await asyncio.wait(self._answering, timeout=30)
         if self._redial is not None:
             self._redial.cancel()
             with contextlib.suppress(asyncio.CancelledError):

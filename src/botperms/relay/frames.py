@@ -2,8 +2,12 @@
 
 Web → handlers: ``{"id": n, "add": [item, ...]}`` (store these events, then answer) and
 ``{"wake": true}`` (something was queued directly in the database: look now). Handlers → web:
-``{"id": n}`` once the events have committed, or ``{"id": n, "error": "..."}``. JSON escapes
-every newline inside strings, so a line is always one whole frame.
+``{"id": n}`` once the events have committed, or ``{"id": n, "error": "..."}``.
+
+The other way round, the handler half asks the web half to do something (a Send API call)
+with ``{"ask": n, "body": [...]}``, answered by ``{"told": n, "body": [...]}``.
+
+JSON escapes every newline inside strings, so a line is always one whole frame.
 """
 
 from __future__ import annotations
@@ -48,6 +52,14 @@ def answer_frame(frame_id: int, error: str | None = None) -> bytes:
     if error is not None:
         body["error"] = error
     return json.dumps(body, separators=(",", ":")).encode() + b"\n"
+
+
+def ask_frame(ask_id: int, body: list[Any]) -> bytes:
+    return json.dumps({"ask": ask_id, "body": body}, separators=(",", ":")).encode() + b"\n"
+
+
+def told_frame(ask_id: int, body: list[Any]) -> bytes:
+    return json.dumps({"told": ask_id, "body": body}, separators=(",", ":")).encode() + b"\n"
 
 
 def read_frame(line: bytes) -> dict[str, Any]:

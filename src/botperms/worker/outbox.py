@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 import structlog
 
@@ -20,7 +21,8 @@ from botperms.metrics import OUTBOX
 from botperms.store import Batcher, OutboxItem, SendOutcome, Store, StoreError
 from botperms.worker.backlog import Backlog
 from botperms.worker.loop import WakeableLoop
-from botperms.worker.sending import Sender
+from botperms.worker.page_backoff import PageBackoff
+from botperms.worker.sending import SendFateUnknown
 
 log = structlog.get_logger(__name__)
 
@@ -29,13 +31,22 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class Tries(Protocol):
+    """What makes the tries: a :class:`~botperms.worker.sending.Sender` in this process, or
+    the web half's through the relay (worker/remote_sending.py)."""
+
+    backoff: PageBackoff
+
+    async def attempt(self, item: OutboxItem) -> SendOutcome: ...
+
+
 class OutboxWorker:
     """Drains the outbox with up to ``max_in_flight`` sends at once, one per conversation."""
 
     def __init__(
         self,
         store: Store,
-        sender: Sender,
+        sender: Tries,
         *,
         max_in_flight: int = 64,
         idle: float = 1.0,
@@ -79,7 +90,12 @@ class OutboxWorker:
 
     async def _send(self, item: OutboxItem) -> None:
         try:
-            outcome = await self.sender.attempt(item)
+            try:
+                outcome = await self.sender.attempt(item)
+            except SendFateUnknown as exc:
+                # Left "sending": this process stops, and its restart resends it.
+                log.error("outbox.fate_unknown", item_id=item.id, error=str(exc))
+                return
             try:
                 await self.finishes.submit(outcome)
             except StoreError as exc:

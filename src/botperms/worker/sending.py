@@ -52,6 +52,12 @@ def fixed_token(token: str) -> PageTokens:
     return lookup
 
 
+class SendFateUnknown(Exception):
+    """A try whose answer is gone (the process that made the call went away): it may have
+    been sent. The message stays "sending", and the start-up recovery sends it again, as
+    after a crash (the one window exactly-once cannot close, docs/concepts.md)."""
+
+
 class Sender:
     def __init__(
         self,

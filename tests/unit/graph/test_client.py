@@ -284,3 +284,11 @@ async def test_injected_http_is_not_closed(recorder: Recorder) -> None:
     await client.aclose()
     assert not http.is_closed
     await http.aclose()
+
+
+def test_appsecret_proofs_are_kept_per_token_and_stay_right_past_the_bound() -> None:
+    client = GraphClient(graph_base=GRAPH_BASE, app_id=APP_ID, app_secret=APP_SECRET)
+    tokens = [f"EAAtoken{n}" for n in range(2500)]  # more than it keeps
+    for token in tokens + tokens[:10]:
+        assert client.appsecret_proof(token) == proof(token)
+    assert client.appsecret_proof(TOKEN) == proof(TOKEN)
