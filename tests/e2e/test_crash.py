@@ -327,3 +327,40 @@ async def test_a_second_embedded_process_on_the_same_database_is_refused(
     assert result.returncode != 0
     assert "another botperms process" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_sigterm_mid_burst_finishes_what_it_holds_and_doubles_nothing(
+    bot: Bot, send_api: SendAPI
+) -> None:
+    """A deploy's stop (SIGTERM, as systemd and Docker send it) is not a crash: the sends in
+    flight finish and are recorded first, so the restart resends nothing. With two processes
+    the web half stops the handler half only after what it handed over is stored, and keeps
+    making the handler half's sends until that has drained."""
+    acked: set[int] = set()
+    stop = asyncio.Event()
+    burst = asyncio.create_task(post_all(bot.url, list(range(BURST)), acked, stop))
+    await until(
+        lambda: bot.rows("SELECT count(*) FROM outbox WHERE status = 'sending'")[0][0] > 0,
+        120,
+        "no send in flight",
+    )
+    assert bot.process is not None
+    bot.process.terminate()
+    # uvicorn re-raises the signal once its graceful shutdown is over.
+    assert bot.process.wait(timeout=60) in (0, -signal.SIGTERM)
+    stop.set()
+    await burst
+    assert bot.rows("SELECT count(*) FROM outbox WHERE status = 'sending'")[0][0] == 0
+    bot.start()
+    await post_all(bot.url, list(range(BURST)), acked, asyncio.Event())
+    assert len(acked) == BURST
+    await until(
+        lambda: (
+            bot.rows("SELECT count(*) FROM outbox WHERE status != 'sent'")[0][0] == 0
+            and bot.rows("SELECT count(*) FROM inbox WHERE status != 'done'")[0][0] == 0
+        ),
+        120,
+        "the backlog did not drain",
+    )
+    duplicates, window = audit(send_api, bot, acked)
+    assert (duplicates, window) == (0, 0)
