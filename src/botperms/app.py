@@ -296,8 +296,9 @@ class App:
             role=role,
             engine=engine,
             worker=worker,
+            # The handler half's gauges would be read and never shown: the web half's are.
             gauges=QueueGauges(store, pages=frozenset({settings.page_id}))
-            if settings.metrics
+            if settings.metrics and not isinstance(half, HandlerHalf)
             else None,
             metrics_server=MetricsServer(
                 settings.metrics_host,
