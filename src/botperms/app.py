@@ -38,6 +38,7 @@ from botperms.flows import (
 from botperms.flows.ticket_refs import LoginLinkReferences
 from botperms.graph import GraphClient
 from botperms.graph.usage import Pacer
+from botperms.metrics import counts, take_peer_counts
 from botperms.relay import HandlerProcess, RelayClient, RelayServer
 from botperms.roles import (
     Half,
@@ -197,7 +198,7 @@ class App:
         inbox_signal = asyncio.Event()
         # serve --processes 2: the web half answers the handler half's sends with its sender.
         relay_client = (
-            RelayClient(web_half.socket, answer=answer_sends(sender))
+            RelayClient(web_half.socket, answer=answer_sends(sender), on_report=take_peer_counts)
             if web_half is not None
             else None
         )
@@ -210,7 +211,14 @@ class App:
         )
         relay_lost = asyncio.Event()
         relay_server = (
-            RelayServer(half.socket, intake.submit, inbox_signal.set, on_lost=relay_lost.set)
+            RelayServer(
+                half.socket,
+                intake.submit,
+                inbox_signal.set,
+                on_lost=relay_lost.set,
+                # The handler half's counters reach /metrics through the web half.
+                report=counts if settings.metrics else None,
+            )
             if isinstance(half, HandlerHalf)
             else None
         )

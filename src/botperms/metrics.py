@@ -6,7 +6,12 @@ the tests, do not collide, and so ``/metrics`` shows only botperms' series.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -103,5 +108,59 @@ SENDS_PACED = Counter(
 )
 
 
+# `serve --processes 2`: the handler half's counters as it last sent them over the relay, added
+# to this process's own in /metrics (its handled events and sends happen over there). Empty in
+# every other process.
+_peer_counts: list[list[Any]] = []
+_SUMMED = frozenset({"counter", "histogram", "summary"})
+
+
+def counts() -> list[list[Any]]:
+    """This process's counters and histograms, as JSON: ``[name, type, [[sample, labels,
+    value], ...]]`` for each family."""
+    shared = []
+    for family in REGISTRY.collect():
+        if family.type in _SUMMED:
+            samples = [
+                [sample.name, sample.labels, sample.value]
+                for sample in family.samples
+                if not sample.name.endswith("_created")
+            ]
+            shared.append([family.name, family.type, samples])
+    return shared
+
+
+def take_peer_counts(families: list[list[Any]]) -> None:
+    """What the handler half sent last: it replaces the one before (each holds totals)."""
+    global _peer_counts
+    _peer_counts = families
+
+
+class _WithPeer(Collector):
+    """This process's registry, with the handler half's counts added sample by sample."""
+
+    def collect(self) -> Iterator[Metric]:
+        peer = {name: (kind, samples) for name, kind, samples in _peer_counts}
+        for family in REGISTRY.collect():
+            theirs = peer.get(family.name)
+            if theirs is None or theirs[0] != family.type:
+                yield family
+                continue
+            extra = {(name, _key(labels)): float(value) for name, labels, value in theirs[1]}
+            merged = Metric(family.name, family.documentation, family.type, family.unit)
+            for sample in family.samples:
+                added = extra.pop((sample.name, _key(sample.labels)), 0.0)
+                merged.add_sample(sample.name, sample.labels, sample.value + added)
+            for (name, labels), value in extra.items():
+                merged.add_sample(name, dict(labels), value)
+            yield merged
+
+
+def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
+
+
 def exposition() -> bytes:
-    return generate_latest(REGISTRY)
+    if not _peer_counts:
+        return generate_latest(REGISTRY)
+    return generate_latest(_WithPeer())

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.fernet import Fernet
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.servers import free_port
 
@@ -114,6 +115,14 @@ class Bot:
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "botperms serve did not start"
                 time.sleep(0.05)
+
+    def counter(self, name: str, **labels: str) -> float:
+        text = httpx.get(f"{self.url}/metrics", timeout=5).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return float(sample.value)
+        return 0.0
 
     def healthy(self) -> bool:
         return httpx.get(f"{self.url}/healthz", timeout=5).status_code == 200
@@ -343,6 +352,15 @@ async def test_sigterm_mid_burst_finishes_what_it_holds_and_doubles_nothing(
         lambda: bot.rows("SELECT count(*) FROM outbox WHERE status = 'sending'")[0][0] > 0,
         120,
         "no send in flight",
+    )
+    # The pair's /metrics counts what the handler half did (it reports every second).
+    await until(
+        lambda: (
+            bot.counter("botperms_inbox_events_total", outcome="done") > 0
+            and bot.counter("botperms_outbox_sends_total", outcome="sent") > 0
+        ),
+        10,
+        "/metrics shows no handled events or sends",
     )
     assert bot.process is not None
     bot.process.terminate()

@@ -37,12 +37,19 @@ async def _no_answers(body: list[Any]) -> list[Any]:
 
 class RelayClient:
     def __init__(
-        self, socket: Path, *, answer: Answer = _no_answers, answer_within: float = 15.0
+        self,
+        socket: Path,
+        *,
+        answer: Answer = _no_answers,
+        on_report: Callable[[list[Any]], None] = lambda body: None,
+        answer_within: float = 15.0,
     ) -> None:
-        """``answer``: what the handler process's questions get; ``answer_within``: how long
-        a delivery waits for its commit before it is given up (a 503), well inside the 20 s
-        Facebook waits for the webhook's answer."""
+        """``answer``: what the handler process's questions get; ``on_report``: takes what it
+        reports every second (its counters); ``answer_within``: how long a delivery waits
+        for its commit before it is given up (a 503), well inside the 20 s Facebook waits
+        for the webhook's answer."""
         self.socket = socket
+        self._on_report = on_report
         self.answer_within = answer_within
         self._answer = answer
         self._answering: set[asyncio.Task[None]] = set()
@@ -90,6 +97,9 @@ class RelayClient:
         try:
             while line := await reader.readline():
                 frame = read_frame(line)
+                if "report" in frame:
+                    self._on_report(frame["report"])
+                    continue
                 if "ask" in frame:
                     task = asyncio.create_task(self._reply(int(frame["ask"]), frame["body"]))
                     self._answering.add(task)

@@ -5,7 +5,8 @@ Web → handlers: ``{"id": n, "add": [item, ...]}`` (store these events, then an
 ``{"id": n}`` once the events have committed, or ``{"id": n, "error": "..."}``.
 
 The other way round, the handler half asks the web half to do something (a Send API call)
-with ``{"ask": n, "body": [...]}``, answered by ``{"told": n, "body": [...]}``.
+with ``{"ask": n, "body": [...]}``, answered by ``{"told": n, "body": [...]}``, and sends its
+counters every second as ``{"report": [...]}`` (the web half's ``/metrics`` adds them).
 
 JSON escapes every newline inside strings, so a line is always one whole frame.
 """
@@ -60,6 +61,10 @@ def ask_frame(ask_id: int, body: list[Any]) -> bytes:
 
 def told_frame(ask_id: int, body: list[Any]) -> bytes:
     return json.dumps({"told": ask_id, "body": body}, separators=(",", ":")).encode() + b"\n"
+
+
+def report_frame(body: list[Any]) -> bytes:
+    return json.dumps({"report": body}, separators=(",", ":")).encode() + b"\n"
 
 
 def read_frame(line: bytes) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from botperms.relay.frames import (
     ask_frame,
     items_of,
     read_frame,
+    report_frame,
 )
 from botperms.store import NewInboxItem, StoreError
 
@@ -41,11 +42,17 @@ class RelayServer:
         wake: Callable[[], None],
         *,
         on_lost: Callable[[], None] = lambda: None,
+        report: Callable[[], list[Any]] | None = None,
+        report_every: float = 1.0,
     ) -> None:
         """``intake``: the process's group-committed inbox intake; ``wake``: its inbox
         worker's wake-up; ``on_lost``: called when the web process hangs up with questions
-        unanswered (this process should then stop, so its start-up recovery takes over)."""
+        unanswered (this process should then stop, so its start-up recovery takes over);
+        ``report``: what to send the web process every ``report_every`` seconds (counters)."""
         self.socket = socket
+        self._report = report
+        self._report_every = report_every
+        self._reporting: asyncio.Task[None] | None = None
         self._intake = intake
         self._wake = wake
         self._on_lost = on_lost
@@ -67,6 +74,16 @@ class RelayServer:
             self._serve, str(self.socket), limit=MAX_FRAME
         )
         os.chmod(self.socket, 0o600)
+        if self._report is not None:
+            self._reporting = asyncio.create_task(self._send_reports(), name="relay:report")
+
+    async def _send_reports(self) -> None:
+        assert self._report is not None
+        while True:
+            await asyncio.sleep(self._report_every)
+            link = self._link
+            if link is not None and not link.is_closing():
+                link.write(report_frame(self._report()))
 
     async def ask(self, body: list[Any]) -> list[Any]:
         """The web process's answer to ``body``. Waits for the web process to connect (it
@@ -161,6 +178,13 @@ class RelayServer:
     async def stop(self) -> None:
         """Stop taking deliveries, then hang up (after the workers have drained)."""
         await self.stop_intake()
+        if self._reporting is not None:
+            self._reporting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reporting
+            link = self._link
+            if self._report is not None and link is not None and not link.is_closing():
+                link.write(report_frame(self._report()))  # the last counts, drained included
         # Hang up, so no connection's task is left to be cancelled mid-read.
         connections = list(self._connections.items())
         for writer, _ in connections:

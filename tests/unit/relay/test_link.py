@@ -171,3 +171,32 @@ async def test_wake_reaches_the_handler_half(socket: Path) -> None:
     assert handlers.wakes == 1
     await client.close()
     await server.stop()
+
+
+async def test_the_handler_half_reports_every_interval_and_once_more_at_stop(
+    socket: Path,
+) -> None:
+    handlers = Handlers()
+    reports: list[list[object]] = []
+    count = [0]
+
+    def report() -> list[object]:
+        count[0] += 1
+        return [count[0]]
+
+    server = RelayServer(socket, handlers.intake, handlers.wake, report=report, report_every=0.05)
+    await server.start()
+    client = RelayClient(socket, on_report=reports.append)
+    await client.connect()
+    for _ in range(100):
+        if len(reports) >= 2:
+            break
+        await asyncio.sleep(0.02)
+    assert reports[:2] == [[1], [2]]
+    await server.stop()
+    for _ in range(50):
+        if reports[-1] == [count[0]]:
+            break
+        await asyncio.sleep(0.02)
+    assert reports[-1] == [count[0]]  # the last counts, after the workers drained
+    await client.close()
