@@ -201,3 +201,47 @@ async def test_the_hot_statements_use_their_indexes(database: Database) -> None:
     assert "ix_outbox_status_id" in found["heads"], found
     assert "ix_outbox_status_conversation" in found["heads"], found
     assert "uq_grants_active_per_user" in found["grants"], found
+
+
+def count_events(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("SELECT count(*) FROM inbox").fetchone()[0])
+
+
+async def test_a_write_that_finds_the_lock_taken_waits_off_the_loop(
+    database: Database, store: Store
+) -> None:
+    """The lane writes on the loop's thread with no busy timeout; when another process holds
+    SQLite's write lock, it waits on its thread instead, and the loop goes on meanwhile."""
+    assert database.lane is not None
+    await store.inbox_add([_event("first")])
+    other = sqlite3.connect(database.lane._path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process's write transaction
+    writing = asyncio.create_task(store.inbox_add([_event("second", psid="psid2")]))
+    ticks = 0
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert not writing.done()  # waiting for the lock...
+    assert ticks == 20  # ...without holding up the loop
+    # The lane's reads go on meanwhile (WAL): they see the committed state.
+    assert await database.lane.read(count_events) == 1
+    other.execute("COMMIT")
+    assert await asyncio.wait_for(writing, 5) == 1
+    assert await store.inbox_counts() == {"pending": 2}
+    other.close()
+    # The next write is back on the loop's thread: the lock is free again.
+    assert await store.inbox_add([_event("third", psid="psid3")]) == 1
+
+
+async def test_a_write_past_the_busy_timeout_fails_cleanly(
+    database: Database, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert database.lane is not None
+    monkeypatch.setattr(database.lane, "_busy_timeout_ms", lambda: 100)
+    other = sqlite3.connect(database.lane._path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StorageUnavailable, match="locked"):
+        await store.inbox_add([_event("blocked")])
+    other.execute("ROLLBACK")
+    other.close()
+    assert await store.inbox_add([_event("then")]) == 1
