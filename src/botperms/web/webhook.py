@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from botperms.messenger import InvalidPayload, verify_signature
 from botperms.messenger.intake import read_delivery
-from botperms.metrics import WEBHOOK_EVENTS, WEBHOOK_REQUESTS
+from botperms.metrics import WEBHOOK_EVENTS, WEBHOOK_REQUESTS, inc
 from botperms.store import NewInboxItem, StoreError
 from botperms.web.services import Services
 
@@ -73,22 +73,22 @@ async def accept(services: Services, body: bytes | None, header: str | None) -> 
     ``body``: None when it was larger than the limit."""
     settings = services.settings
     if body is None:
-        WEBHOOK_REQUESTS.labels("too_large").inc()
+        inc(WEBHOOK_REQUESTS, "too_large")
         return 413, "body too large"
     # The signature is over the exact bytes sent: check it before parsing anything.
     if not verify_signature(settings.app_secret.get_secret_value(), body, header):
         log.warning("webhook.bad_signature", present=header is not None, size=len(body))
-        WEBHOOK_REQUESTS.labels("bad_signature").inc()
+        inc(WEBHOOK_REQUESTS, "bad_signature")
         return 403, "invalid signature"
     try:
         events = read_delivery(body)
     except InvalidPayload as exc:
         log.warning("webhook.bad_payload", error=str(exc))
-        WEBHOOK_REQUESTS.labels("bad_payload").inc()
+        inc(WEBHOOK_REQUESTS, "bad_payload")
         return 400, f"bad payload: {exc}"
     items = []
     for event in events:
-        WEBHOOK_EVENTS.labels(event.kind).inc()
+        inc(WEBHOOK_EVENTS, event.kind)
         if event.kind == "unknown":
             # Kept and acknowledged like any event: Facebook adds kinds without notice.
             log.info("webhook.unknown_event", page_id=event.page_id, keys=_keys(event.payload))
@@ -110,10 +110,10 @@ async def accept(services: Services, body: bytes | None, header: str | None) -> 
     except StoreError as exc:
         # Not acknowledged: Facebook will redeliver, and nothing was half-stored.
         log.error("webhook.store_failed", error=str(exc))
-        WEBHOOK_REQUESTS.labels("store_failed").inc()
+        inc(WEBHOOK_REQUESTS, "store_failed")
         return 503, "temporarily unavailable"
     services.wake_inbox()
-    WEBHOOK_REQUESTS.labels("accepted").inc()
+    inc(WEBHOOK_REQUESTS, "accepted")
     return 200, "EVENT_RECEIVED"
 
 

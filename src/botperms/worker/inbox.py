@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import structlog
 
 from botperms.bot.dispatcher import Dispatcher
-from botperms.metrics import INBOX
+from botperms.metrics import INBOX, inc
 from botperms.store import (
     Batcher,
     EventOutcome,
@@ -128,11 +128,11 @@ class InboxWorker:
                     self.backlog.added(sends)
                     self.backlog.finished()
             if isinstance(outcome, Handled):
-                INBOX.labels("done").inc()
+                inc(INBOX, "done")
                 if sends:
                     self._on_sends()
             else:
-                INBOX.labels("retry" if outcome.retry_at is not None else "dead").inc()
+                inc(INBOX, "retry" if outcome.retry_at is not None else "dead")
         finally:
             self._in_flight.pop(item.conversation, None)
             self.loop.wake()

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import structlog
 
-from botperms.metrics import OUTBOX
+from botperms.metrics import OUTBOX, inc
 from botperms.store import Batcher, OutboxItem, SendOutcome, Store, StoreError
 from botperms.worker.backlog import Backlog
 from botperms.worker.loop import WakeableLoop
@@ -102,7 +102,7 @@ class OutboxWorker:
                 # Still "sending" in the store: it is resent after a restart (and counted then).
                 log.error("outbox.record_failed", item_id=item.id, error=str(exc))
                 return
-            OUTBOX.labels(outcome.status if outcome.status != "pending" else "retry").inc()
+            inc(OUTBOX, outcome.status if outcome.status != "pending" else "retry")
             if self.backlog is not None and outcome.status != "pending":
                 self.backlog.finished()
         finally:
