@@ -231,3 +231,29 @@ def test_help_explains_reload() -> None:
         assert "--reload" in result.output
     shown = re.sub(r"[│╭╮╰╯─]", " ", runner.invoke(app, ["demo", "--help"]).output)
     assert "fakebook keeps running, so the conversation stays on screen" in " ".join(shown.split())
+
+
+@pytest.mark.parametrize(
+    ("database", "extra"),
+    [
+        ("postgresql+asyncpg://postgres@127.0.0.1:5432/botperms", []),
+        ("sqlite+aiosqlite:///data/botperms.db", ["--web-only"]),
+    ],
+    ids=["postgresql", "web-only"],
+)
+def test_two_processes_are_refused_where_they_do_not_apply(
+    monkeypatch: pytest.MonkeyPatch, database: str, extra: list[str]
+) -> None:
+    set_env(monkeypatch, DATABASE_URL=database)
+    result = runner.invoke(app, ["serve", "--processes", "2", *extra])
+    assert result.exit_code == 2
+    assert "--processes 2 runs the embedded role on SQLite" in result.output
+    assert "botperms worker" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_help_explains_two_processes() -> None:
+    result = runner.invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "--processes" in result.output
+    assert "second core" in " ".join(result.output.split())
