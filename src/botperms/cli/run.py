@@ -60,8 +60,9 @@ def serve(
             min=1,
             max=2,
             help="2: the web part and the handlers in two processes on this machine, so a "
-            "second core does the handling (SQLite; about 1.5-2 times the replies/s under "
-            "load, see docs/performance.md). The handler process is restarted if it dies.",
+            "second core does part of the work (SQLite only; 1.1-1.4 times the replies/s "
+            "under load and twice the memory, see docs/deployment.md). The handler process "
+            "is restarted if it dies.",
         ),
     ] = 1,
 ) -> None:
