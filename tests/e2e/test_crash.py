@@ -243,6 +243,14 @@ def answered_in_order(send_api: SendAPI, acked: set[int]) -> int:
     return sum(count - 1 for count in texts.values())
 
 
+def drained(bot: Bot) -> bool:
+    """Every event handled and every message sent."""
+    return bool(
+        bot.rows("SELECT count(*) FROM outbox WHERE status != 'sent'")[0][0] == 0
+        and bot.rows("SELECT count(*) FROM inbox WHERE status != 'done'")[0][0] == 0
+    )
+
+
 def audit(send_api: SendAPI, bot: Bot, acked: set[int]) -> tuple[int, int]:
     """Every acknowledged message answered; returns (duplicates, the ambiguous window)."""
     window = bot.rows("SELECT count(*) FROM outbox WHERE last_error LIKE 'resent after%'")[0][0]
@@ -307,14 +315,7 @@ async def burst_kill_and_audit(bot: Bot, send_api: SendAPI, when: str, victim: s
         await asyncio.sleep(0.2)
         await post_all(bot.url, sorted(set(range(BURST)) - acked), acked, asyncio.Event())
     assert len(acked) == BURST
-    await until(
-        lambda: (
-            bot.rows("SELECT count(*) FROM outbox WHERE status != 'sent'")[0][0] == 0
-            and bot.rows("SELECT count(*) FROM inbox WHERE status != 'done'")[0][0] == 0
-        ),
-        120,
-        "the backlog did not drain",
-    )
+    await until(lambda: drained(bot), 120, "the backlog did not drain")
     duplicates, window = audit(send_api, bot, acked)
     print(f"kill -9 {victim} while {when} at {killed_at}: duplicates={duplicates} window={window}")
     assert duplicates <= window
@@ -372,13 +373,6 @@ async def test_sigterm_mid_burst_finishes_what_it_holds_and_doubles_nothing(
     bot.start()
     await post_all(bot.url, list(range(BURST)), acked, asyncio.Event())
     assert len(acked) == BURST
-    await until(
-        lambda: (
-            bot.rows("SELECT count(*) FROM outbox WHERE status != 'sent'")[0][0] == 0
-            and bot.rows("SELECT count(*) FROM inbox WHERE status != 'done'")[0][0] == 0
-        ),
-        120,
-        "the backlog did not drain",
-    )
+    await until(lambda: drained(bot), 120, "the backlog did not drain")
     duplicates, window = audit(send_api, bot, acked)
     assert (duplicates, window) == (0, 0)

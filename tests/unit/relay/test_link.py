@@ -40,12 +40,18 @@ def socket(tmp_path: Path) -> Path:
     return tmp_path / "relay.sock"
 
 
-async def test_a_delivery_is_answered_after_it_is_stored(socket: Path) -> None:
+async def linked(socket: Path) -> tuple[Handlers, RelayServer, RelayClient]:
+    """A handler half listening on ``socket``, and a web half connected to it."""
     handlers = Handlers()
     server = RelayServer(socket, handlers.intake, handlers.wake)
     await server.start()
     client = RelayClient(socket)
     await client.connect()
+    return handlers, server, client
+
+
+async def test_a_delivery_is_answered_after_it_is_stored(socket: Path) -> None:
+    handlers, server, client = await linked(socket)
     handlers.release.clear()
     first = asyncio.create_task(client.submit([item(), item(event_key="m.2")]))
     await asyncio.sleep(0.1)
@@ -89,11 +95,7 @@ async def test_no_handler_half_means_storage_unavailable(socket: Path) -> None:
 async def test_a_handler_half_that_dies_fails_what_waits_and_a_new_one_is_found(
     socket: Path,
 ) -> None:
-    handlers = Handlers()
-    server = RelayServer(socket, handlers.intake, handlers.wake)
-    await server.start()
-    client = RelayClient(socket)
-    await client.connect()
+    handlers, server, client = await linked(socket)
     handlers.release.clear()
     waiting = asyncio.create_task(client.submit([item()]))
     await asyncio.sleep(0.1)
@@ -126,11 +128,7 @@ async def test_a_handler_half_that_dies_fails_what_waits_and_a_new_one_is_found(
 async def test_a_connection_lost_with_a_delivery_in_hand_fails_it(socket: Path) -> None:
     """The handler half killed mid-commit: the web half answers 503, and Facebook's
     redelivery is deduplicated if the commit did happen."""
-    handlers = Handlers()
-    server = RelayServer(socket, handlers.intake, handlers.wake)
-    await server.start()
-    client = RelayClient(socket)
-    await client.connect()
+    handlers, server, client = await linked(socket)
     handlers.release.clear()
     waiting = asyncio.create_task(client.submit([item()]))
     await asyncio.sleep(0.1)
@@ -158,11 +156,7 @@ async def test_a_slow_handler_half_is_given_up_on_in_time(socket: Path) -> None:
 
 
 async def test_wake_reaches_the_handler_half(socket: Path) -> None:
-    handlers = Handlers()
-    server = RelayServer(socket, handlers.intake, handlers.wake)
-    await server.start()
-    client = RelayClient(socket)
-    await client.connect()
+    handlers, server, client = await linked(socket)
     client.wake()
     for _ in range(50):
         if handlers.wakes:
