@@ -127,12 +127,7 @@ def serve(
     settle_garbage_collection()
     try:
         # uvicorn plus deadlines for slow clients and a connection cap (botperms.web.server).
-        _run(
-            app,
-            host,
-            port,
-            log_level or settings.log_level,
-        )
+        _run(app, host, port, log_level or settings.log_level)
     finally:
         if relay_dir is not None:
             shutil.rmtree(relay_dir, ignore_errors=True)
@@ -168,6 +163,9 @@ def handler_process(
     from botperms.logs import configure
     from botperms.relay import die_with_parent
 
+    if parent <= 0:
+        console.print("handler-process is started by `botperms serve --processes 2`, not by hand")
+        raise typer.Exit(2)
     die_with_parent(parent)
     settings = load_settings()
     configure(log_level or settings.log_level)

@@ -138,7 +138,7 @@ class SqliteLane:
                 try:
                     return self._writer.run_here(transaction)
                 except sqlite3.OperationalError as error:
-                    if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    if not _busy(error):
                         raise
                 return await self._writer.call(
                     partial(_waiting, transaction, self._busy_timeout_ms())
@@ -154,7 +154,7 @@ class SqliteLane:
                 return self._reader.run_here(transaction)
             except sqlite3.OperationalError as error:
                 # Rare for a WAL reader (another process recovering the log, say).
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                if not _busy(error):
                     raise
             return await self._reader.call(partial(_waiting, transaction, self._busy_timeout_ms()))
 
@@ -172,6 +172,11 @@ class SqliteLane:
     async def close(self) -> None:
         await self._writer.close()
         await self._reader.close()
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY, in any of its extended forms (BUSY_RECOVERY, BUSY_SNAPSHOT, ...)."""
+    return (error.sqlite_errorcode & 0xFF) == sqlite3.SQLITE_BUSY
 
 
 def _waiting(transaction: Work[T], busy_timeout_ms: int, connection: sqlite3.Connection) -> T:
