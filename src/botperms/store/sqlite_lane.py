@@ -66,10 +66,16 @@ class _Side:
             self.connection = self._connect()
         return function(self.connection)
 
-    def run_here(self, function: Callable[[sqlite3.Connection], T]) -> T:
-        """``function`` on the caller's thread (the event loop's), with no thread hop. Only
-        while no call of the thread's is under way: the callers take turns."""
-        return self._with(function)
+    async def run(self, transaction: Work[T], busy_timeout_ms: int) -> T:
+        """``transaction`` on the caller's thread (the event loop's), with no thread hop; on
+        this side's thread with SQLite's busy timeout if SQLite says busy at once (another
+        process holds the lock). Only one call at a time: the callers take turns."""
+        try:
+            return self._with(transaction)
+        except sqlite3.OperationalError as error:
+            if not _busy(error):
+                raise
+        return await self.call(partial(_waiting, transaction, busy_timeout_ms))
 
     async def close(self) -> None:
         thread, self.thread = self.thread, None
@@ -135,28 +141,16 @@ class SqliteLane:
         transaction = partial(_transaction, work=work, begin="BEGIN IMMEDIATE")
         with lane_errors():
             async with self._turn:
-                try:
-                    return self._writer.run_here(transaction)
-                except sqlite3.OperationalError as error:
-                    if not _busy(error):
-                        raise
-                return await self._writer.call(
-                    partial(_waiting, transaction, self._busy_timeout_ms())
-                )
+                return await self._writer.run(transaction, self._busy_timeout_ms())
 
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` in a read transaction: in WAL mode it sees one committed state and
         neither waits for the writers nor holds them up, so it runs on the loop's thread
-        (on the lane's reading thread only when SQLite says busy)."""
+        (on the lane's reading thread only when SQLite says busy, which is rare for a WAL
+        reader: another process recovering the log, say)."""
         transaction = partial(_transaction, work=work, begin="BEGIN")
         with lane_errors():
-            try:
-                return self._reader.run_here(transaction)
-            except sqlite3.OperationalError as error:
-                # Rare for a WAL reader (another process recovering the log, say).
-                if not _busy(error):
-                    raise
-            return await self._reader.call(partial(_waiting, transaction, self._busy_timeout_ms()))
+            return await self._reader.run(transaction, self._busy_timeout_ms())
 
     def checkpoint(self) -> tuple[int, int]:
         """One PASSIVE checkpoint on a connection of the caller's thread: copies what it can
