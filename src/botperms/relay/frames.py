@@ -28,6 +28,10 @@ class BadFrame(ValueError):
     """A line that is not a frame of this protocol."""
 
 
+def _line(frame: dict[str, Any]) -> bytes:
+    return json.dumps(frame, separators=(",", ":")).encode() + b"\n"
+
+
 def _item(item: NewInboxItem) -> list[Any]:
     return [
         item.event_key,
@@ -41,30 +45,26 @@ def _item(item: NewInboxItem) -> list[Any]:
 
 
 def add_frame(frame_id: int, items: Sequence[NewInboxItem]) -> bytes:
-    body = {"id": frame_id, "add": [_item(item) for item in items]}
-    return json.dumps(body, separators=(",", ":")).encode() + b"\n"
+    return _line({"id": frame_id, "add": [_item(item) for item in items]})
 
 
-WAKE_FRAME = b'{"wake":true}\n'
+WAKE_FRAME = _line({"wake": True})
 
 
 def answer_frame(frame_id: int, error: str | None = None) -> bytes:
-    body: dict[str, Any] = {"id": frame_id}
-    if error is not None:
-        body["error"] = error
-    return json.dumps(body, separators=(",", ":")).encode() + b"\n"
+    return _line({"id": frame_id} if error is None else {"id": frame_id, "error": error})
 
 
 def ask_frame(ask_id: int, body: list[Any]) -> bytes:
-    return json.dumps({"ask": ask_id, "body": body}, separators=(",", ":")).encode() + b"\n"
+    return _line({"ask": ask_id, "body": body})
 
 
 def told_frame(ask_id: int, body: list[Any]) -> bytes:
-    return json.dumps({"told": ask_id, "body": body}, separators=(",", ":")).encode() + b"\n"
+    return _line({"told": ask_id, "body": body})
 
 
 def report_frame(body: list[Any]) -> bytes:
-    return json.dumps({"report": body}, separators=(",", ":")).encode() + b"\n"
+    return _line({"report": body})
 
 
 def read_frame(line: bytes) -> dict[str, Any]:
