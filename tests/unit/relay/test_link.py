@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from botperms.relay import RelayClient, RelayServer
+from botperms.relay.frames import add_frame, read_frame
 from botperms.store import NewInboxItem, StorageUnavailable
 from tests.unit.relay.test_frames import item
 
@@ -194,3 +195,19 @@ async def test_the_handler_half_reports_every_interval_and_once_more_at_stop(
         await asyncio.sleep(0.02)
     assert reports[-1] == [count[0]]  # the last counts, after the workers drained
     await client.close()
+
+
+async def test_a_garbled_line_is_logged_and_the_link_goes_on(socket: Path) -> None:
+    """Only our web half writes to the socket, so a bad frame is a bug of ours: the handler
+    half logs it and keeps serving the deliveries after it."""
+    handlers = Handlers()
+    server = RelayServer(socket, handlers.intake, handlers.wake)
+    await server.start()
+    reader, writer = await asyncio.open_unix_connection(str(socket))
+    for garbage in (b"not json\n", b"[1, 2]\n", b'{"id": 1, "add": [["short"]]}\n'):
+        writer.write(garbage)
+    writer.write(add_frame(2, [item()]))
+    assert read_frame(await asyncio.wait_for(reader.readline(), 5)) == {"id": 2}
+    assert handlers.stored == [[item()]]
+    writer.close()
+    await server.stop()

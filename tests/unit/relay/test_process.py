@@ -51,11 +51,15 @@ async def test_a_child_that_dies_is_started_again_and_stop_ends_it(tmp_path: Pat
     assert starts.read_text() == "xx"  # stopped on purpose: not started again
 
 
-async def test_stop_kills_a_child_that_ignores_sigterm() -> None:
-    script = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+async def test_stop_kills_a_child_that_ignores_sigterm(tmp_path: Path) -> None:
+    ready = tmp_path / "ignoring"
+    script = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"open({str(ready)!r}, 'w').close(); time.sleep(60)"
+    )
     handlers = HandlerProcess([sys.executable, "-c", script], stop_within=0.5)
     await handlers.start()
-    await asyncio.sleep(0.3)
+    await until(ready.exists)  # SIGTERM is ignored from now on: only SIGKILL ends it
     pid = handlers.pid
     assert pid is not None
     started = time.monotonic()
